@@ -1,0 +1,1 @@
+"""The emit path, the codec, the span processor and configuration."""

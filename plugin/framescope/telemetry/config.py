@@ -1,0 +1,314 @@
+"""``configure()``: where framescope's spans go, decided once (D2, D3, property 5 and 6).
+
+The rules, in order:
+
+* ``OTEL_SDK_DISABLED=true``: no spans at all; the ``FrameSpanProcessor`` runs on its own so
+  live sessions still work.
+* The application already installed an SDK ``TracerProvider`` globally: framescope adds its
+  processor to it and never replaces it; exporting stays the application's business (unless
+  ``configure(exporter=...)`` asks for one more).
+* Otherwise framescope builds its own provider (not installed globally, so the application
+  can still install one later) with ``OTEL_SERVICE_NAME`` (default ``framescope``) and the
+  exporter from ``OTEL_TRACES_EXPORTER`` (``otlp``, ``console``, ``file``, ``none``); with
+  none named, OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, else the embedded trace file
+  ``.framescope/traces.jsonl`` (``FRAMESCOPE_TRACE_FILE`` overrides).
+
+``configure()`` is also called lazily by the first run; call it yourself to choose.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+
+from framescope.telemetry.processor import FrameSpanProcessor
+
+logger = logging.getLogger("framescope")
+
+DEFAULT_TRACE_FILE = Path(".framescope") / "traces.jsonl"
+DEFAULT_SERVICE_NAME = "framescope"
+TRACER_NAME = "framescope"
+EXPORTER_NAMES = ("otlp", "console", "file", "none")
+PROTOCOLS = ("http/protobuf", "grpc")
+
+
+class ConfigurationError(ValueError):
+    """A framescope or ``OTEL_*`` setting has a value framescope cannot use."""
+
+
+@dataclass
+class Runtime:
+    """What ``configure()`` set up; one per process."""
+
+    processor: FrameSpanProcessor
+    tracer: trace.Tracer | None
+    provider: TracerProvider | None
+    owns_provider: bool
+    exporters: list[str] = field(default_factory=list)
+    trace_file: Path | None = None
+    endpoint: str | None = None
+    protocol: str | None = None
+    queue_size: int = 1024
+    capture_message_content: bool = True
+    _added_processors: list[SpanProcessor] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        """A plain summary, for ``framescope doctor`` and logs."""
+        return {
+            "sdk_enabled": self.tracer is not None,
+            "provider": "framescope" if self.owns_provider else ("application" if self.provider else None),
+            "exporters": list(self.exporters),
+            "trace_file": str(self.trace_file) if self.trace_file else None,
+            "endpoint": self.endpoint,
+            "protocol": self.protocol,
+            "capture_message_content": self.capture_message_content,
+        }
+
+
+_lock = threading.RLock()
+_runtime: Runtime | None = None
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"true", "1", "yes", "on"}:
+        return True
+    if value in {"false", "0", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    exporter: str | SpanExporter | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    trace_file: str | os.PathLike[str] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    queue_size: int = 1024,
+    capture_message_content: bool | None = None,
+    replace: bool = False,
+) -> Runtime:
+    """Set up (or return) framescope's runtime; see the module docstring for the rules.
+
+    ``replace=True`` shuts the previous runtime down first (tests, notebooks).
+    """
+    global _runtime
+    with _lock:
+        if _runtime is not None:
+            if not replace:
+                return _runtime
+            _shutdown_locked()
+        _runtime = _build(
+            service_name=service_name,
+            exporter=exporter,
+            endpoint=endpoint,
+            protocol=protocol,
+            trace_file=trace_file,
+            tracer_provider=tracer_provider,
+            queue_size=queue_size,
+            capture_message_content=capture_message_content,
+        )
+        return _runtime
+
+
+def get_runtime() -> Runtime:
+    """The runtime, configured lazily from the environment on first use."""
+    runtime = _runtime
+    return runtime if runtime is not None else configure()
+
+
+def _build(
+    *,
+    service_name: str | None,
+    exporter: str | SpanExporter | None,
+    endpoint: str | None,
+    protocol: str | None,
+    trace_file: str | os.PathLike[str] | None,
+    tracer_provider: TracerProvider | None,
+    queue_size: int,
+    capture_message_content: bool | None,
+) -> Runtime:
+    if queue_size < 1:
+        raise ConfigurationError(f"queue_size must be at least 1, got {queue_size}")
+    if capture_message_content is None:
+        capture_message_content = _env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", True)
+    processor = FrameSpanProcessor()
+    if _env_flag("OTEL_SDK_DISABLED", False):
+        return Runtime(processor, None, None, False, queue_size=queue_size,
+                       capture_message_content=capture_message_content)
+
+    provider = tracer_provider
+    if provider is None:
+        global_provider = trace.get_tracer_provider()
+        if isinstance(global_provider, TracerProvider):
+            provider = global_provider
+    owns = provider is None
+    if provider is None:
+        name = service_name or os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME
+        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+    runtime = Runtime(processor, None, provider, owns, queue_size=queue_size,
+                      capture_message_content=capture_message_content)
+    provider.add_span_processor(processor)
+    runtime._added_processors.append(processor)
+
+    names = _exporter_names(exporter, owns, endpoint)
+    for name in names:
+        if isinstance(exporter, SpanExporter):
+            span_exporter = exporter
+            runtime.exporters.append(type(exporter).__name__)
+        else:
+            span_exporter = _make_exporter(name, runtime, endpoint, protocol, trace_file)
+            if span_exporter is None:
+                continue
+            runtime.exporters.append(name)
+        batch = BatchSpanProcessor(span_exporter, **_batch_settings(name))
+        provider.add_span_processor(batch)
+        runtime._added_processors.append(batch)
+    runtime.tracer = provider.get_tracer(TRACER_NAME, _version())
+    return runtime
+
+
+def _exporter_names(exporter: str | SpanExporter | None, owns: bool, endpoint: str | None) -> list[str]:
+    if isinstance(exporter, SpanExporter):
+        return ["custom"]
+    if exporter is not None:
+        raw = exporter
+    elif not owns:
+        return []  # the application's provider exports as the application decided
+    else:
+        raw = os.environ.get("OTEL_TRACES_EXPORTER", "")
+    names = [part.strip().lower() for part in raw.split(",") if part.strip()]
+    if not names:
+        has_endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        )
+        names = ["otlp" if has_endpoint else "file"]
+    unknown = [name for name in names if name not in EXPORTER_NAMES]
+    if unknown:
+        raise ConfigurationError(
+            f"unknown trace exporter {', '.join(map(repr, unknown))} "
+            f"(from {'configure(exporter=...)' if exporter else 'OTEL_TRACES_EXPORTER'}); "
+            f"framescope knows: {', '.join(EXPORTER_NAMES)}"
+        )
+    return [name for name in names if name != "none"]
+
+
+def _make_exporter(
+    name: str,
+    runtime: Runtime,
+    endpoint: str | None,
+    protocol: str | None,
+    trace_file: str | os.PathLike[str] | None,
+) -> SpanExporter | None:
+    if name == "console":
+        return ConsoleSpanExporter()
+    if name == "file":
+        from framescope.telemetry.file_exporter import OtlpJsonFileExporter
+
+        path = Path(trace_file or os.environ.get("FRAMESCOPE_TRACE_FILE") or DEFAULT_TRACE_FILE)
+        runtime.trace_file = path.resolve()
+        return OtlpJsonFileExporter(path)
+    # otlp
+    protocol = (
+        protocol
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
+    ).strip().lower()
+    if protocol not in PROTOCOLS:
+        raise ConfigurationError(
+            f"OTLP protocol {protocol!r} is not supported; use one of {', '.join(PROTOCOLS)} "
+            "(OTEL_EXPORTER_OTLP_PROTOCOL)"
+        )
+    runtime.protocol = protocol
+    runtime.endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    ) or ("http://localhost:4317" if protocol == "grpc" else "http://localhost:4318")
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+
+        return GrpcExporter(endpoint=endpoint) if endpoint else GrpcExporter()
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    if endpoint:
+        return HttpExporter(endpoint=endpoint.rstrip("/") + "/v1/traces")
+    return HttpExporter()
+
+
+def _batch_settings(name: str) -> dict[str, Any]:
+    # The embedded file is read by replay right after a run: flush it often.
+    if name == "file" and "OTEL_BSP_SCHEDULE_DELAY" not in os.environ:
+        return {"schedule_delay_millis": 200}
+    return {}
+
+
+def _version() -> str:
+    from framescope import __version__
+
+    return __version__
+
+
+def flush(timeout_millis: int = 30000) -> bool:
+    """Export every finished span now (before reading the trace file, for instance)."""
+    runtime = _runtime
+    if runtime is None or runtime.provider is None:
+        return True
+    ok = True
+    for processor in runtime._added_processors:
+        ok = processor.force_flush(timeout_millis) and ok
+    return ok
+
+
+def shutdown() -> None:
+    """Flush and close what framescope opened; the application's own provider stays up."""
+    with _lock:
+        _shutdown_locked()
+
+
+def _shutdown_locked() -> None:
+    global _runtime
+    runtime = _runtime
+    _runtime = None
+    if runtime is None:
+        return
+    for processor in runtime._added_processors:
+        try:
+            processor.force_flush(5000)
+            processor.shutdown()
+        except Exception:  # shutting down must never raise at interpreter exit
+            logger.warning("framescope: a span processor failed to shut down", exc_info=True)
+    if not runtime.owns_provider and runtime.provider is not None:
+        _detach(runtime.provider, runtime._added_processors)
+
+
+def _detach(provider: TracerProvider, processors: list[SpanProcessor]) -> None:
+    """Take our processors off an application's provider (the SDK has no public remove)."""
+    multi = getattr(provider, "_active_span_processor", None)
+    current = getattr(multi, "_span_processors", None)
+    if multi is None or current is None:
+        return
+    lock = getattr(multi, "_lock", None)
+    remaining = tuple(p for p in current if p not in processors)
+    if lock is not None:
+        with lock:
+            multi._span_processors = remaining
+    else:
+        multi._span_processors = remaining
+
+
+atexit.register(shutdown)

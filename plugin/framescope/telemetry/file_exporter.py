@@ -1,0 +1,99 @@
+"""The embedded default: spans as OTLP/JSON lines in a local file (ARCHITECTURE property 6).
+
+One ``ExportTraceServiceRequest`` a line, in OTLP/JSON (hex ids, int64 as strings), the
+format the OpenTelemetry Collector's file exporter writes, so the file can be replayed by
+framescope, sent on with ``otelcol``'s file receiver, or read by anything that reads OTLP.
+Each batch is written with one ``write`` and flushed at once: a process killed mid-run
+leaves every finished line readable (at worst the last line is torn, which replay reports).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.json_format import MessageToDict
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+logger = logging.getLogger("framescope.file_exporter")
+
+
+class OtlpJsonFileExporter(SpanExporter):
+    """Appends finished spans to ``path`` as OTLP/JSON lines."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._file: Any = None
+        self.spans_written = 0
+        self.failures = 0
+
+    def _open(self) -> Any:
+        if self._file is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        return self._file
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        if not spans:
+            return SpanExportResult.SUCCESS
+        try:
+            line = json.dumps(request_to_otlp_json(encode_spans(spans)), separators=(",", ":"))
+            with self._lock:
+                handle = self._open()
+                handle.write(line + "\n")
+                handle.flush()
+            self.spans_written += len(spans)
+            return SpanExportResult.SUCCESS
+        except Exception:
+            self.failures += 1
+            logger.warning(
+                "framescope could not write %d span(s) to %s; check that the directory is "
+                "writable or set FRAMESCOPE_TRACE_FILE", len(spans), self.path, exc_info=True,
+            )
+            return SpanExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()
+        return True
+
+
+_ID_KEYS = ("traceId", "spanId", "parentSpanId")
+
+
+def request_to_otlp_json(request: Any) -> dict[str, Any]:
+    """An OTLP protobuf message as OTLP/JSON: protobuf's JSON mapping with hex ids.
+
+    (Protobuf's own JSON mapping writes bytes as base64; OTLP/JSON requires hex for ids.)
+    """
+    document = MessageToDict(request)
+    for resource_spans in document.get("resourceSpans", ()):
+        for scope_spans in resource_spans.get("scopeSpans", ()):
+            for span in scope_spans.get("spans", ()):
+                _hex_ids(span)
+                for link in span.get("links", ()):
+                    _hex_ids(link)
+    return document
+
+
+def _hex_ids(item: dict[str, Any]) -> None:
+    for key in _ID_KEYS:
+        value = item.get(key)
+        if value:
+            item[key] = base64.b64decode(value).hex()

@@ -1,0 +1,423 @@
+"""The one emission path (ARCHITECTURE property 1): runs, ``emit`` and lifecycles.
+
+Runtime code (flows, LLM calls, tools, conversation turns) creates frames only through
+:func:`emit`, :func:`emit_token` and :func:`lifecycle`.  Each frame gets its envelope here,
+in one place: id, contiguous ``seq``, ``previous_id``, ``parent_id``, channel (from the
+routing table), namespace and timestamp.  It is then written into OpenTelemetry by the codec
+and handed to the run's sessions by the ``FrameSpanProcessor``, in that order, under the
+run's lock, so ``seq`` order, span-event order and delivery order are the same.
+
+A *run* is the unit a session streams.  The current run and the current lifecycle live in
+context variables, so concurrent runs in threads or tasks never see each other's frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import secrets
+import threading
+import weakref
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+
+from framescope.events.routing import channel_for
+from framescope.telemetry.codec import RunRecorder, Scope
+from framescope.telemetry.config import Runtime, get_runtime
+from framescope.telemetry.jsonsafe import json_safe_data
+from framescope.types._feed import FrameQueue, StreamClosed
+from framescope.types.streaming import AsyncStreamSession, StreamFrame, StreamSession, make_frame
+
+_current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
+    "framescope_run", default=None
+)
+_current_scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
+    "framescope_scope", default=None
+)
+
+_utc = UTC
+_now = datetime.now
+
+CANCELLED_REASON = "cancelled: the stream was closed by its consumer"
+
+
+class Run:
+    """One run: its frame counter, its recorder (when recording) and its sessions."""
+
+    __slots__ = (
+        "run_id",
+        "_prefix",
+        "_seq",
+        "_last_id",
+        "_lock",
+        "sinks",
+        "processor",
+        "recorder",
+        "trace_id",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        sinks: list[FrameQueue] | None = None,
+        *,
+        parent_context: otel_context.Context | None = None,
+        span_attributes: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.run_id = secrets.token_hex(8)
+        self._prefix = self.run_id + "-"
+        self._seq = 0
+        self._last_id: str | None = None
+        self._lock = threading.Lock()
+        self.sinks = sinks or []
+        self.processor = runtime.processor
+        self.trace_id: str | None = None
+        self.recorder: RunRecorder | None = None
+        if runtime.tracer is not None:
+            self.recorder = RunRecorder(
+                self.run_id,
+                runtime.tracer,
+                parent_context if parent_context is not None else otel_context.get_current(),
+                span_attributes,
+            )
+
+    def set_trace_id(self, trace_id: str) -> None:
+        self.trace_id = trace_id
+        for sink in self.sinks:
+            sink.trace_id = trace_id
+
+    # -- the single place frames are made ----------------------------------------------
+    def _make(
+        self, type_: str, data: dict[str, Any], namespace: list[str], parent_id: str | None
+    ) -> StreamFrame:
+        seq = self._seq
+        self._seq = seq + 1
+        frame_id = self._prefix + str(seq)
+        frame = make_frame(
+            frame_id,
+            seq,
+            type_,
+            channel_for(type_),
+            namespace,
+            _now(_utc),
+            parent_id,
+            self._last_id,
+            data,
+        )
+        self._last_id = frame_id
+        return frame
+
+    def emit(self, type_: str, data: dict[str, Any], scope: Scope | None, namespace: list[str]) -> StreamFrame:
+        with self._lock:
+            frame = self._make(type_, data, namespace, scope.opener_id if scope else None)
+            if self.recorder is not None:
+                self.recorder.event(frame, scope)
+            self.processor.on_frame(self, frame)
+        return frame
+
+    def open(self, type_: str, data: dict[str, Any], scope: Scope) -> StreamFrame:
+        parent = scope.parent
+        with self._lock:
+            frame = self._make(type_, data, scope.namespace, parent.opener_id if parent else None)
+            scope.opener_id = frame.id
+            if self.recorder is not None:
+                self.recorder.open(frame, scope)
+            self.processor.on_frame(self, frame)
+        return frame
+
+    def close(
+        self, type_: str, data: dict[str, Any], scope: Scope, error: BaseException | None = None
+    ) -> StreamFrame:
+        with self._lock:
+            frame = self._make(type_, data, scope.namespace, scope.opener_id)
+            if self.recorder is not None:
+                self.recorder.close(frame, scope, error)
+            self.processor.on_frame(self, frame)
+        return frame
+
+    def abandon(self, scope: Scope, reason: str) -> None:
+        if self.recorder is not None:
+            with self._lock:
+                self.recorder.abandon(scope, reason)
+
+    def finish(self) -> None:
+        if self.recorder is not None:
+            with self._lock:
+                self.recorder.finish()
+
+
+# =========================================================================================
+# Emitting
+# =========================================================================================
+
+
+def current_run() -> Run | None:
+    return _current_run.get()
+
+
+def emit(
+    event_type: str, data: Mapping[str, Any] | Any = None, *, namespace: list[str] | None = None
+) -> StreamFrame:
+    """Emit one event of the current run (outside any run it is recorded as its own run).
+
+    ``data`` is made JSON-safe by the documented rule (docs/frames.md); the event's channel
+    comes from the routing table, so unknown types are ``custom`` user events.
+    """
+    if not isinstance(event_type, str) or not event_type:
+        raise ValueError(f"an event type must be a non-empty string, got {event_type!r}")
+    safe = json_safe_data(data)
+    run = _current_run.get()
+    if run is None:
+        with run_scope() as run:
+            return _emit_in(run, event_type, safe, namespace)
+    return _emit_in(run, event_type, safe, namespace)
+
+
+def _emit_in(run: Run, event_type: str, data: dict[str, Any], namespace: list[str] | None) -> StreamFrame:
+    scope = _current_scope.get()
+    if namespace is None:
+        namespace = scope.namespace if scope is not None else []
+    else:
+        namespace = _check_namespace(namespace)
+    return run.emit(event_type, data, scope, namespace)
+
+
+def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = None) -> StreamFrame:
+    """The hot path for token frames: ``data`` is ``{"chunk": chunk, **extra}``.
+
+    ``extra`` must already be JSON-safe (runtime code builds it from plain values).
+    """
+    if not isinstance(chunk, str):
+        raise TypeError(f"a token chunk must be a str, got {type(chunk).__name__}")
+    run = _current_run.get()
+    if run is None:
+        return emit(event_type, {"chunk": chunk, **(extra or {})})
+    scope = _current_scope.get()
+    data = {"chunk": chunk}
+    if extra:
+        data.update(extra)
+    return run.emit(event_type, data, scope, scope.namespace if scope is not None else [])
+
+
+def _check_namespace(namespace: Any) -> list[str]:
+    if not isinstance(namespace, (list, tuple)) or not all(isinstance(p, str) for p in namespace):
+        raise ValueError(f"a namespace must be a list of strings, got {namespace!r}")
+    return list(namespace)
+
+
+class Lifecycle:
+    """An open lifecycle (started → finished/failed); fill ``data`` for the closing frame."""
+
+    __slots__ = ("run", "scope", "frame", "data")
+
+    def __init__(self, run: Run, scope: Scope, frame: StreamFrame) -> None:
+        self.run = run
+        self.scope = scope
+        self.frame = frame
+        self.data: dict[str, Any] = {}
+
+    @property
+    def id(self) -> str:
+        return self.frame.id
+
+    @property
+    def span(self) -> trace.Span | None:
+        return self.scope.span
+
+
+@contextmanager
+def lifecycle(
+    started: str,
+    data: Mapping[str, Any] | None = None,
+    *,
+    finished: str,
+    failed: str,
+    namespace: list[str] | None = None,
+) -> Iterator[Lifecycle]:
+    """Open a lifecycle: a ``started`` frame now, ``finished`` or ``failed`` at the end.
+
+    The lifecycle is a span; frames emitted inside have its opener as ``parent_id``.  On an
+    exception the ``failed`` frame carries ``error``/``error_type`` and the span is marked as
+    an error; if the consumer closed the stream, the span ends as cancelled and no more
+    frames are emitted.  The body may put the closing frame's payload into ``handle.data``.
+    """
+    run = _current_run.get()
+    if run is None:
+        with run_scope(), lifecycle(
+            started, data, finished=finished, failed=failed, namespace=namespace
+        ) as handle:
+            yield handle
+        return
+    parent = _current_scope.get()
+    if namespace is None:
+        namespace = parent.namespace if parent is not None else []
+    else:
+        namespace = _check_namespace(namespace)
+    scope = Scope(None, namespace, parent)
+    frame = run.open(started, json_safe_data(data), scope)
+    scope_token = _current_scope.set(scope)
+    otel_token = otel_context.attach(trace.set_span_in_context(scope.span)) if scope.span else None
+    handle = Lifecycle(run, scope, frame)
+    try:
+        yield handle
+    except StreamClosed:
+        run.abandon(scope, CANCELLED_REASON)
+        raise
+    except BaseException as exc:
+        payload = json_safe_data(handle.data)
+        payload["error"] = str(exc) or type(exc).__name__
+        payload["error_type"] = type(exc).__name__
+        try:
+            run.close(failed, payload, scope, exc)
+        except StreamClosed:
+            run.abandon(scope, CANCELLED_REASON)
+        raise
+    else:
+        try:
+            run.close(finished, json_safe_data(handle.data), scope)
+        except StreamClosed:
+            run.abandon(scope, CANCELLED_REASON)
+            raise
+    finally:
+        if otel_token is not None:
+            otel_context.detach(otel_token)
+        _current_scope.reset(scope_token)
+
+
+@contextmanager
+def run_scope(
+    *,
+    parent_context: otel_context.Context | None = None,
+    span_attributes: Mapping[str, Any] | None = None,
+) -> Iterator[Run]:
+    """The current run, or a new run (with no live session) for the duration of the block."""
+    existing = _current_run.get()
+    if existing is not None:
+        yield existing
+        return
+    runtime = get_runtime()
+    run = Run(runtime, parent_context=parent_context, span_attributes=span_attributes)
+    runtime.processor.register(run)
+    token = _current_run.set(run)
+    scope_token = _current_scope.set(None)
+    try:
+        yield run
+    finally:
+        _current_scope.reset(scope_token)
+        _current_run.reset(token)
+        run.finish()
+        runtime.processor.unregister(run)
+
+
+# =========================================================================================
+# Streaming a call: the run in its own thread, frames to a session
+# =========================================================================================
+
+
+def stream_call(
+    fn: Callable[..., Any],
+    /,
+    *args: Any,
+    queue_size: int | None = None,
+    parent_context: otel_context.Context | None = None,
+    span_attributes: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> StreamSession:
+    """Run ``fn(*args, **kwargs)`` as a new run and return a session streaming its frames."""
+    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes)
+    session = StreamSession(queue)
+    weakref.finalize(session, queue.close)
+    return session
+
+
+def astream_call(
+    fn: Callable[..., Any],
+    /,
+    *args: Any,
+    queue_size: int | None = None,
+    parent_context: otel_context.Context | None = None,
+    span_attributes: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> AsyncStreamSession:
+    """The async twin of :func:`stream_call`.
+
+    The run still executes in its own thread (async functions on that thread's own event
+    loop): a sync ``emit`` that waits for a slow consumer must never block the consumer's
+    event loop.
+    """
+    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes)
+    session = AsyncStreamSession(queue)
+    weakref.finalize(session, queue.close)
+    return session
+
+
+def _start(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    queue_size: int | None,
+    parent_context: otel_context.Context | None,
+    span_attributes: Mapping[str, Any] | None,
+) -> FrameQueue:
+    runtime = get_runtime()
+    queue = FrameQueue(queue_size or runtime.queue_size)
+    run = Run(
+        runtime,
+        [queue],
+        parent_context=parent_context if parent_context is not None else otel_context.get_current(),
+        span_attributes=span_attributes,
+    )
+    context = contextvars.copy_context()
+    thread = threading.Thread(
+        target=context.run,
+        args=(_produce, runtime, run, queue, fn, args, kwargs),
+        name=f"framescope-run-{run.run_id}",
+        daemon=True,
+    )
+    queue._on_close = lambda: _reap(thread)
+    runtime.processor.register(run)
+    thread.start()
+    return queue
+
+
+def _produce(
+    runtime: Runtime,
+    run: Run,
+    queue: FrameQueue,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> None:
+    _current_run.set(run)
+    _current_scope.set(None)
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        result = fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+    except StreamClosed:
+        pass
+    except BaseException as exc:  # the run's own failure is the session's to raise
+        error = exc
+    finally:
+        run.finish()
+        runtime.processor.unregister(run)
+        queue.finish(result, error)
+
+
+async def _await(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _reap(thread: threading.Thread) -> None:
+    """Give a closed run a moment to reach its next emit point and end."""
+    if thread is not threading.current_thread() and thread.is_alive():
+        thread.join(timeout=0.05)

@@ -1,0 +1,1 @@
+"""Public types of the streaming contract."""

@@ -1,0 +1,232 @@
+"""Where a session's frames come from: a live run's bounded queue, or a replayed list.
+
+The live queue is the one place frames cross from the producer (a run, always in its own
+thread) to the consumer.  It is bounded: a slow consumer makes the producer wait at its next
+emit, so nothing is dropped and memory stays flat.  The consumer takes every frame that is
+waiting in one batch, so a fast producer costs one lock round-trip per batch, not per frame.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from framescope.types.streaming import StreamFrame
+
+
+class StreamClosed(BaseException):
+    """Raised at an emit point after the consumer closed the session.
+
+    A ``BaseException`` (like ``GeneratorExit``) so that ``except Exception`` in user code
+    does not swallow the cancellation and keep a closed run going.
+    """
+
+
+class FrameFeed(Protocol):
+    """The consumer side of a frame source."""
+
+    error: BaseException | None
+    result: Any
+    cancelled: bool
+    trace_id: str | None
+
+    def next_batch(self) -> list[StreamFrame] | None:
+        """Block until frames are available; ``None`` once the source is finished."""
+
+    async def next_batch_async(self) -> list[StreamFrame] | None:
+        """The same without blocking the event loop."""
+
+    def close(self) -> None:
+        """Stop the source (promptly) and release it."""
+
+
+class FrameQueue:
+    """A bounded single-consumer queue between a run's thread and its session."""
+
+    __slots__ = (
+        "_items",
+        "_maxsize",
+        "_lock",
+        "_not_empty",
+        "_not_full",
+        "_consumer_waiting",
+        "_producer_waiting",
+        "_async_waiter",
+        "closed",
+        "done",
+        "error",
+        "result",
+        "cancelled",
+        "trace_id",
+        "_on_close",
+        "high_water",
+    )
+
+    def __init__(self, maxsize: int = 1024, on_close: Callable[[], None] | None = None) -> None:
+        if maxsize < 1:
+            raise ValueError(f"queue size must be at least 1, got {maxsize}")
+        self._items: deque[StreamFrame] = deque()
+        self._maxsize = maxsize
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._consumer_waiting = False
+        self._producer_waiting = False
+        self._async_waiter: tuple[asyncio.AbstractEventLoop, asyncio.Future[None]] | None = None
+        self.closed = False
+        self.done = False
+        self.error: BaseException | None = None
+        self.result: Any = None
+        self.cancelled = False
+        self.trace_id: str | None = None
+        self._on_close = on_close
+        self.high_water = 0
+
+    # -- producer side -----------------------------------------------------------------
+    def put(self, frame: StreamFrame) -> None:
+        with self._lock:
+            if self.closed:
+                raise StreamClosed()
+            items = self._items
+            while len(items) >= self._maxsize:
+                self._producer_waiting = True
+                self._not_full.wait()
+                self._producer_waiting = False
+                if self.closed:
+                    raise StreamClosed()
+            items.append(frame)
+            if len(items) > self.high_water:
+                self.high_water = len(items)
+            self._wake_consumer()
+
+    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        """The run ended: record its outcome and wake the consumer."""
+        with self._lock:
+            self.result = result
+            self.error = error
+            self.done = True
+            self._wake_consumer()
+
+    def _wake_consumer(self) -> None:
+        if self._consumer_waiting:
+            self._not_empty.notify()
+        waiter = self._async_waiter
+        if waiter is not None:
+            self._async_waiter = None
+            loop, future = waiter
+            loop.call_soon_threadsafe(_resolve, future)
+
+    # -- consumer side -----------------------------------------------------------------
+    def _take(self) -> list[StreamFrame]:
+        batch = list(self._items)
+        self._items.clear()
+        if self._producer_waiting:
+            self._not_full.notify()
+        return batch
+
+    def next_batch(self) -> list[StreamFrame] | None:
+        with self._lock:
+            while not self._items:
+                if self.done or self.closed:
+                    return None
+                self._consumer_waiting = True
+                self._not_empty.wait()
+                self._consumer_waiting = False
+            return self._take()
+
+    async def next_batch_async(self) -> list[StreamFrame] | None:
+        while True:
+            with self._lock:
+                if self._items:
+                    return self._take()
+                if self.done or self.closed:
+                    return None
+                loop = asyncio.get_running_loop()
+                future: asyncio.Future[None] = loop.create_future()
+                self._async_waiter = (loop, future)
+            await future
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+            self.cancelled = not self.done
+            self._items.clear()
+            self._not_full.notify_all()
+            self._not_empty.notify_all()
+        if self._on_close is not None:
+            self._on_close()
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class ListFeed:
+    """A finished run's frames (replay), optionally paced at the original timing."""
+
+    def __init__(
+        self,
+        frames: Sequence[StreamFrame],
+        *,
+        result: Any = None,
+        error: BaseException | None = None,
+        trace_id: str | None = None,
+        speed: float | None = None,
+    ) -> None:
+        if speed is not None and speed <= 0:
+            raise ValueError(f"speed must be > 0 (or None for as fast as possible), got {speed}")
+        self._frames = list(frames)
+        self._position = 0
+        self._speed = speed
+        self._started_at: float | None = None
+        self.result = result
+        self.error = error
+        self.cancelled = False
+        self.trace_id = trace_id
+
+    def _delay_until(self, index: int) -> float:
+        """Seconds to wait before frame ``index`` is due (0 when unpaced)."""
+        if self._speed is None or not self._frames:
+            return 0.0
+        now = time.monotonic()
+        if self._started_at is None:
+            self._started_at = now
+        offset = (self._frames[index].timestamp - self._frames[0].timestamp).total_seconds()
+        return max(0.0, self._started_at + offset / self._speed - now)
+
+    def _take(self) -> list[StreamFrame] | None:
+        if self.cancelled or self._position >= len(self._frames):
+            return None
+        if self._speed is None:
+            batch = self._frames[self._position :]
+            self._position = len(self._frames)
+            return batch
+        frame = self._frames[self._position]
+        self._position += 1
+        return [frame]
+
+    def next_batch(self) -> list[StreamFrame] | None:
+        if self._position < len(self._frames) and not self.cancelled:
+            delay = self._delay_until(self._position)
+            if delay:
+                time.sleep(delay)
+        return self._take()
+
+    async def next_batch_async(self) -> list[StreamFrame] | None:
+        if self._position < len(self._frames) and not self.cancelled:
+            delay = self._delay_until(self._position)
+            if delay:
+                await asyncio.sleep(delay)
+        return self._take()
+
+    def close(self) -> None:
+        self.cancelled = self._position < len(self._frames)
+        self._position = len(self._frames)

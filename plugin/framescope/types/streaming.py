@@ -1,0 +1,402 @@
+"""The streaming contract's public types: frames, channels and stream sessions (C1, C4, C6, C7, C10).
+
+A session is a *view*: it reads frames from a feed (a live run's bounded queue, or a replayed
+trace) and keeps every frame it has read, so projections started after the end re-read the
+kept frames instead of finding an empty stream.  Sessions never produce frames themselves;
+the emit path (``framescope.telemetry.run``) does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from framescope.events.routing import CHANNELS, TOKEN_TYPES
+from framescope.types._feed import FrameFeed
+
+StreamChannel = Literal["llm", "flow", "tools", "messages", "lifecycle", "custom"]
+
+assert get_args(StreamChannel) == CHANNELS  # one list of channels, two spellings
+
+
+class StreamFrame(BaseModel):
+    """One event of a run, in the envelope every consumer can route on (C1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    seq: int | None
+    type: str
+    channel: StreamChannel
+    namespace: list[str]
+    timestamp: datetime
+    parent_id: str | None = None
+    previous_id: str | None = None
+    data: dict[str, Any]
+
+    @field_validator("timestamp")
+    @classmethod
+    def _must_be_aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(
+                "StreamFrame.timestamp must be timezone-aware; "
+                "use datetime.now(timezone.utc) instead of datetime.now()"
+            )
+        return value
+
+    @property
+    def event(self) -> dict[str, Any]:
+        """Alias of ``data``, the event payload (the seed's ``chunk.event["tool_name"]``)."""
+        return self.data
+
+    @property
+    def content(self) -> str:
+        """Printable text of token-like frames; ``""`` for every other frame."""
+        if self.type in TOKEN_TYPES:
+            chunk = self.data.get("chunk")
+            return chunk if isinstance(chunk, str) else ""
+        return ""
+
+
+_FIELDS_SET = set(StreamFrame.model_fields)
+_setattr = object.__setattr__
+_new = object.__new__
+
+
+def make_frame(
+    id: str,
+    seq: int | None,
+    type: str,
+    channel: str,
+    namespace: list[str],
+    timestamp: datetime,
+    parent_id: str | None,
+    previous_id: str | None,
+    data: dict[str, Any],
+) -> StreamFrame:
+    """Build a frame from fields the caller has already made valid, skipping validation.
+
+    The emit path and the codec produce frames by the hundred thousand per second from
+    values they construct themselves; validating each again would be most of their cost
+    (ARCHITECTURE: "validate a frame once").  User code should call ``StreamFrame(...)``.
+    The fields-set is shared between frames: frames are frozen, so nothing mutates it.
+    """
+    frame = _new(StreamFrame)
+    _setattr(
+        frame,
+        "__dict__",
+        {
+            "id": id,
+            "seq": seq,
+            "type": type,
+            "channel": channel,
+            "namespace": namespace,
+            "timestamp": timestamp,
+            "parent_id": parent_id,
+            "previous_id": previous_id,
+            "data": data,
+        },
+    )
+    _setattr(frame, "__pydantic_fields_set__", _FIELDS_SET)
+    _setattr(frame, "__pydantic_extra__", None)
+    _setattr(frame, "__pydantic_private__", None)
+    return frame
+
+
+def check_channels(channels: Iterable[str]) -> frozenset[str]:
+    """Validate channel names, so a typo fails loudly instead of yielding nothing."""
+    if isinstance(channels, str):
+        raise ValueError(
+            f"interleave() takes a list of channel names, not the string {channels!r}; "
+            f"for example interleave([{channels!r}])"
+        )
+    chosen = frozenset(channels)
+    unknown = sorted(chosen.difference(CHANNELS))
+    if unknown:
+        raise ValueError(
+            f"unknown stream channel(s) {', '.join(map(repr, unknown))}; "
+            f"valid channels are: {', '.join(CHANNELS)}"
+        )
+    return chosen
+
+
+class _SessionState:
+    """What sync and async sessions share: the feed, the kept frames and the run's outcome."""
+
+    __slots__ = ("feed", "frames", "exhausted")
+
+    def __init__(self, feed: FrameFeed) -> None:
+        self.feed = feed
+        self.frames: list[StreamFrame] = []
+        self.exhausted = False
+
+    def absorb(self, batch: list[StreamFrame] | None) -> None:
+        if batch is None:
+            self.exhausted = True
+        else:
+            self.frames.extend(batch)
+
+    def result(self) -> Any:
+        feed = self.feed
+        if feed.cancelled:
+            raise RuntimeError(
+                "the stream was closed before the run finished, so there is no result; "
+                "consume the whole stream before reading .result"
+            )
+        if not self.exhausted:
+            raise RuntimeError(
+                "the stream has not been consumed to its end yet; iterate the session "
+                "(or one of its projections) to the end before reading .result, so a "
+                "partial run is never taken for a finished one"
+            )
+        if feed.error is not None:
+            raise feed.error
+        return feed.result
+
+    def finish_iteration(self) -> None:
+        """Called when a projection reaches the end: a failed run re-raises its exception."""
+        if self.feed.error is not None:
+            raise self.feed.error
+
+
+class StreamSession:
+    """A synchronous stream of a run's frames, with channel projections (C3–C6, C10)."""
+
+    def __init__(self, feed: FrameFeed) -> None:
+        self._state = _SessionState(feed)
+
+    # -- iteration -------------------------------------------------------------------
+    def __iter__(self) -> Iterator[StreamFrame]:
+        return self._iterate(None)
+
+    @property
+    def events(self) -> Iterator[StreamFrame]:
+        """All frames, in order (the same as iterating the session)."""
+        return self._iterate(None)
+
+    @property
+    def llm(self) -> Iterator[StreamFrame]:
+        return self._iterate(frozenset({"llm"}))
+
+    @property
+    def messages(self) -> Iterator[StreamFrame]:
+        return self._iterate(frozenset({"messages"}))
+
+    @property
+    def flow(self) -> Iterator[StreamFrame]:
+        return self._iterate(frozenset({"flow"}))
+
+    @property
+    def tools(self) -> Iterator[StreamFrame]:
+        return self._iterate(frozenset({"tools"}))
+
+    def channel(self, name: str) -> Iterator[StreamFrame]:
+        """Frames of one channel (also ``lifecycle`` and ``custom``, which have no property)."""
+        return self._iterate(check_channels([name]))
+
+    def interleave(self, channels: Iterable[str]) -> Iterator[StreamFrame]:
+        """Frames of the chosen channels, keeping their global order."""
+        return self._iterate(check_channels(channels))
+
+    def text(self) -> Iterator[str]:
+        """Plain text chunks (C11), for consumers that only want the printable tokens."""
+        for frame in self._iterate(frozenset({"llm"})):
+            if frame.content:
+                yield frame.content
+
+    def _iterate(self, channels: frozenset[str] | None) -> Iterator[StreamFrame]:
+        state = self._state
+        frames = state.frames
+        position = 0
+        while True:
+            while position < len(frames):
+                frame = frames[position]
+                position += 1
+                if channels is None or frame.channel in channels:
+                    yield frame
+            if state.exhausted:
+                state.finish_iteration()
+                return
+            state.absorb(state.feed.next_batch())
+
+    # -- outcome ---------------------------------------------------------------------
+    @property
+    def result(self) -> Any:
+        """The run's result; ``RuntimeError`` before the end, the run's exception after a failure."""
+        return self._state.result()
+
+    @property
+    def frames(self) -> list[StreamFrame]:
+        """Every frame read so far (a copy)."""
+        return list(self._state.frames)
+
+    @property
+    def trace_id(self) -> str | None:
+        """Hex trace id of the run, once its first span has started."""
+        return self._state.feed.trace_id
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self._state.exhausted
+
+    @property
+    def is_completed(self) -> bool:
+        """True once the run ended successfully and every frame has been read."""
+        feed = self._state.feed
+        return self._state.exhausted and feed.error is None and not feed.cancelled
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._state.feed.cancelled
+
+    # -- cleanup ---------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop the run at its next emit point and release the session; returns promptly."""
+        state = self._state
+        if not state.exhausted:
+            state.feed.close()
+            state.exhausted = True
+
+    def __enter__(self) -> StreamSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        status = "completed" if self.is_completed else "cancelled" if self.is_cancelled else (
+            "exhausted" if self.is_exhausted else "open"
+        )
+        return f"<StreamSession {status} frames={len(self._state.frames)} trace_id={self.trace_id}>"
+
+
+class _AsyncProjection:
+    """An async iterator over one projection; each ``async for`` starts from the first frame."""
+
+    __slots__ = ("_session", "_channels")
+
+    def __init__(self, session: AsyncStreamSession, channels: frozenset[str] | None) -> None:
+        self._session = session
+        self._channels = channels
+
+    def __aiter__(self) -> AsyncIterator[StreamFrame]:
+        return self._session._aiterate(self._channels)
+
+
+class AsyncStreamSession:
+    """The asynchronous twin of :class:`StreamSession` (C7): ``async with`` / ``async for``."""
+
+    def __init__(self, feed: FrameFeed) -> None:
+        self._state = _SessionState(feed)
+
+    def __aiter__(self) -> AsyncIterator[StreamFrame]:
+        return self._aiterate(None)
+
+    @property
+    def events(self) -> _AsyncProjection:
+        return _AsyncProjection(self, None)
+
+    @property
+    def llm(self) -> _AsyncProjection:
+        return _AsyncProjection(self, frozenset({"llm"}))
+
+    @property
+    def messages(self) -> _AsyncProjection:
+        return _AsyncProjection(self, frozenset({"messages"}))
+
+    @property
+    def flow(self) -> _AsyncProjection:
+        return _AsyncProjection(self, frozenset({"flow"}))
+
+    @property
+    def tools(self) -> _AsyncProjection:
+        return _AsyncProjection(self, frozenset({"tools"}))
+
+    def channel(self, name: str) -> _AsyncProjection:
+        return _AsyncProjection(self, check_channels([name]))
+
+    def interleave(self, channels: Iterable[str]) -> _AsyncProjection:
+        return _AsyncProjection(self, check_channels(channels))
+
+    async def text(self) -> AsyncIterator[str]:
+        """Plain text chunks (C11)."""
+        async for frame in self._aiterate(frozenset({"llm"})):
+            if frame.content:
+                yield frame.content
+
+    async def _aiterate(self, channels: frozenset[str] | None) -> AsyncIterator[StreamFrame]:
+        state = self._state
+        frames = state.frames
+        position = 0
+        while True:
+            while position < len(frames):
+                frame = frames[position]
+                position += 1
+                if channels is None or frame.channel in channels:
+                    yield frame
+            if state.exhausted:
+                state.finish_iteration()
+                return
+            state.absorb(await state.feed.next_batch_async())
+
+    @property
+    def result(self) -> Any:
+        return self._state.result()
+
+    @property
+    def frames(self) -> list[StreamFrame]:
+        return list(self._state.frames)
+
+    @property
+    def trace_id(self) -> str | None:
+        return self._state.feed.trace_id
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self._state.exhausted
+
+    @property
+    def is_completed(self) -> bool:
+        feed = self._state.feed
+        return self._state.exhausted and feed.error is None and not feed.cancelled
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._state.feed.cancelled
+
+    async def aclose(self) -> None:
+        """Stop the run at its next emit point; never blocks the event loop for long."""
+        state = self._state
+        if not state.exhausted:
+            state.exhausted = True
+            await asyncio.to_thread(state.feed.close)
+
+    def close(self) -> None:
+        """Synchronous close, for ``finally`` blocks outside a coroutine."""
+        state = self._state
+        if not state.exhausted:
+            state.exhausted = True
+            state.feed.close()
+
+    async def __aenter__(self) -> AsyncStreamSession:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"<AsyncStreamSession frames={len(self._state.frames)} trace_id={self.trace_id}>"
+
+
+__all__ = [
+    "AsyncStreamSession",
+    "StreamChannel",
+    "StreamFrame",
+    "StreamSession",
+    "check_channels",
+    "make_frame",
+]
