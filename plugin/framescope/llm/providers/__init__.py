@@ -1,0 +1,138 @@
+"""Providers: the backends under ``framescope.LLM``, behind one neutral interface.
+
+``resolve_provider`` maps a model string to a provider and the model name the backend
+expects, so ``LLM`` never branches on backends itself.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .base import (
+    AsyncDeltaStream,
+    Completion,
+    Delta,
+    DeltaStream,
+    LLMConfigurationError,
+    LLMConnectionError,
+    LLMError,
+    LLMHTTPError,
+    LLMProtocolError,
+    LLMTimeoutError,
+    Provider,
+    ProviderRequest,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallAssembler,
+    ToolCallDelta,
+)
+from .scripted import (
+    ScriptedProvider,
+    ScriptedReply,
+    ScriptedToolCall,
+    clear_scripts,
+    register_script,
+    registered_scripts,
+    tokenize,
+    unregister_script,
+)
+
+__all__ = [
+    "KNOWN_PREFIXES",
+    "AsyncDeltaStream",
+    "Completion",
+    "Delta",
+    "DeltaStream",
+    "LLMConfigurationError",
+    "LLMConnectionError",
+    "LLMError",
+    "LLMHTTPError",
+    "LLMProtocolError",
+    "LLMTimeoutError",
+    "Provider",
+    "ProviderRequest",
+    "ResolvedProvider",
+    "ScriptedProvider",
+    "ScriptedReply",
+    "ScriptedToolCall",
+    "TextDelta",
+    "ThinkingDelta",
+    "ToolCall",
+    "ToolCallAssembler",
+    "ToolCallDelta",
+    "clear_scripts",
+    "register_script",
+    "registered_scripts",
+    "resolve_provider",
+    "tokenize",
+    "unregister_script",
+]
+
+#: OpenAI-compatible prefixes and the local server each one usually runs at (None: no
+#: well-known default, so base_url / OPENAI_BASE_URL decides). Local prefixes never
+#: pick up OPENAI_API_KEY, so an OpenAI key is not sent to another server by accident.
+_OPENAI_COMPATIBLE: dict[str, str | None] = {
+    "openai": None,
+    "ollama": "http://localhost:11434/v1",
+    "vllm": "http://localhost:8000/v1",
+    "lmstudio": "http://localhost:1234/v1",
+}
+KNOWN_PREFIXES: tuple[str, ...] = ("scripted", *_OPENAI_COMPATIBLE)
+
+
+class ResolvedProvider(NamedTuple):
+    """The backend and the model name to send it (prefix stripped)."""
+
+    provider: Provider
+    model: str
+
+
+def resolve_provider(
+    model: str,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    *,
+    max_retries: int = 2,
+    timeout: float | None = 600.0,
+    default_headers: dict[str, str] | None = None,
+) -> ResolvedProvider:
+    """Pick the provider for ``model``: ``scripted/<name>``, ``<prefix>/<model>`` or ``<model>``.
+
+    A plain name (``gpt-4o-mini``) is OpenAI-compatible. A first path segment that is not
+    a known prefix is refused rather than sent to OpenAI as a model name, because a typo
+    like ``olama/llama3`` would otherwise become a confusing HTTP 404.
+    """
+    if not isinstance(model, str) or not model.strip():
+        raise LLMConfigurationError(f"model must be a non-empty string such as 'openai/gpt-4o-mini', got {model!r}")
+    model = model.strip()
+    prefix, sep, rest = model.partition("/")
+    if not sep:
+        prefix, rest = "openai", model
+    prefix = prefix.lower()
+    if not rest:
+        raise LLMConfigurationError(f"model {model!r} names no model after the prefix {prefix!r}/")
+    if prefix == "scripted":
+        return ResolvedProvider(ScriptedProvider(rest), model)
+    if prefix not in _OPENAI_COMPATIBLE:
+        raise LLMConfigurationError(
+            f"Unknown model prefix {prefix!r} in {model!r}. Accepted: "
+            f"{', '.join(p + '/' for p in KNOWN_PREFIXES)} or a plain model name (OpenAI-compatible). "
+            "For another OpenAI-compatible server use openai/<model> with base_url=...",
+            model=model,
+        )
+    from .openai_compatible import (
+        OpenAICompatibleProvider,  # the openai SDK loads only when needed
+    )
+
+    provider = OpenAICompatibleProvider(
+        base_url=base_url,
+        api_key=api_key,
+        name=prefix,
+        default_base_url=_OPENAI_COMPATIBLE[prefix],
+        use_openai_env=prefix == "openai",
+        max_retries=max_retries,
+        timeout=timeout,
+        default_headers=default_headers,
+    )
+    return ResolvedProvider(provider, rest)

@@ -1,0 +1,110 @@
+"""Replay sessions: a decoded run served through the same session API as a live run.
+
+A replayed run behaves like the live one did: the same frames in the same order, ``result``
+from the closing frame, iteration raising at the end when the run had failed.  What replay
+cannot rebuild is said, not hidden: ``gaps`` lists missing ``seq`` ranges, and ``strict``
+turns any gap into an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from framescope.telemetry.codec import DecodedRun
+from framescope.types._feed import ListFeed
+from framescope.types.streaming import AsyncStreamSession, StreamSession
+
+
+class ReplayError(ValueError):
+    """Replay cannot give what was asked (no framescope run, unknown trace id, gaps in strict mode)."""
+
+
+class IncompleteTraceError(ReplayError):
+    """The trace is missing frames (dropped spans, a partial or torn trace) and strict mode is on."""
+
+    def __init__(self, message: str, gaps: list[tuple[int, int]]) -> None:
+        self.gaps = gaps
+        super().__init__(message)
+
+
+class ReplayedRunFailed(RuntimeError):
+    """The replayed run had failed; ``error_type`` and the message are the original ones."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        self.error_type = error_type
+        super().__init__(f"{error_type}: {message}" if message else error_type)
+
+
+class ReplayedRunCancelled(RuntimeError):
+    """The replayed run was cancelled by its consumer; it has no result."""
+
+
+def describe_gaps(gaps: list[tuple[int, int]]) -> str:
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in gaps)
+
+
+class _ReplayInfo:
+    """What replay knows beyond the frames: run id, gaps, whether frames were reconstructed."""
+
+    run_id: str
+    gaps: list[tuple[int, int]]
+    reconstructed: bool
+    trace_ids: list[str]
+
+
+class ReplaySession(StreamSession, _ReplayInfo):
+    """A :class:`StreamSession` over a replayed run."""
+
+
+class AsyncReplaySession(AsyncStreamSession, _ReplayInfo):
+    """An :class:`AsyncStreamSession` over a replayed run."""
+
+
+def _outcome(run: DecodedRun) -> tuple[Any, BaseException | None]:
+    if not run.frames:
+        return None, None
+    last = run.frames[-1]
+    if run.cancelled and not last.type.endswith(("_finished", "_completed", "_failed")):
+        return None, ReplayedRunCancelled(
+            "the original run was cancelled by its consumer before it finished; it has no result"
+        )
+    opener = next((frame for frame in run.frames if frame.id == last.parent_id), None)
+    top_level = last.parent_id is None or (opener is not None and opener.parent_id is None)
+    if top_level and last.type.endswith(("_failed", "_error")):
+        data = last.data
+        return None, ReplayedRunFailed(str(data.get("error_type", "Error")), str(data.get("error", "")))
+    return run.result, None
+
+
+def replay_run(
+    run: DecodedRun,
+    *,
+    speed: float | None = None,
+    strict: bool = False,
+    asynchronous: bool = False,
+    reconstructed: bool = False,
+) -> ReplaySession | AsyncReplaySession:
+    """A session over ``run``'s frames; ``speed`` paces them (1.0 = original timing)."""
+    if strict and run.gaps:
+        raise IncompleteTraceError(
+            f"run {run.run_id} is missing frames with seq {describe_gaps(run.gaps)}; the trace is "
+            "partial (dropped spans, a killed process or a torn file). Replay without strict=True "
+            "to get the frames that are there.",
+            run.gaps,
+        )
+    result, error = _outcome(run)
+    feed = ListFeed(
+        run.frames,
+        result=result,
+        error=error,
+        trace_id=run.trace_ids[0] if run.trace_ids else None,
+        speed=speed,
+    )
+    session: ReplaySession | AsyncReplaySession = (
+        AsyncReplaySession(feed) if asynchronous else ReplaySession(feed)
+    )
+    session.run_id = run.run_id
+    session.gaps = list(run.gaps)
+    session.reconstructed = reconstructed
+    session.trace_ids = list(run.trace_ids)
+    return session

@@ -1,0 +1,60 @@
+"""Shared fixtures: every test gets a fresh framescope runtime it chose itself."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import framescope
+from framescope.telemetry.codec import DecodedRun, decode_runs
+from framescope.telemetry.records import SpanRecord, from_readable_span
+
+
+class MemoryTraces:
+    """Spans exported to memory, read back as records and decoded runs."""
+
+    def __init__(self, exporter: InMemorySpanExporter) -> None:
+        self.exporter = exporter
+
+    def records(self) -> list[SpanRecord]:
+        framescope.flush()
+        return [from_readable_span(span) for span in self.exporter.get_finished_spans()]
+
+    def runs(self) -> list[DecodedRun]:
+        return decode_runs(self.records())
+
+
+@pytest.fixture
+def memory_traces(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryTraces]:
+    monkeypatch.delenv("OTEL_SDK_DISABLED", raising=False)
+    exporter = InMemorySpanExporter()
+    framescope.configure(exporter=exporter, replace=True)
+    yield MemoryTraces(exporter)
+    framescope.shutdown()
+
+
+@pytest.fixture
+def trace_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """framescope configured with the embedded default, writing into a temporary file."""
+    path = tmp_path / "traces.jsonl"
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FRAMESCOPE_TRACE_FILE", str(path))
+    framescope.configure(replace=True)
+    yield path
+    framescope.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_run_threads() -> Iterator[None]:
+    """Every test must leave no framescope run thread behind (C10)."""
+    yield
+    leftover = [t for t in threading.enumerate() if t.name.startswith("framescope-run-")]
+    for thread in leftover:
+        thread.join(timeout=2)
+    still = [t.name for t in leftover if t.is_alive()]
+    assert not still, f"run threads outlived their sessions: {still}"

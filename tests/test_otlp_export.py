@@ -1,0 +1,47 @@
+"""End to end over loopback: the real OTLP exporters to a local receiver decoding with opentelemetry-proto.
+
+The spans the receiver decoded must replay to exactly the frames the live session yielded.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import framescope
+from framescope import emit, lifecycle, replay, stream_call
+from framescope.replay.sources.otlp_proto import records_from_proto_request
+from framescope.telemetry.run import emit_token
+from support.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
+
+
+def agent_run() -> str:
+    with lifecycle("flow_started", {"flow_name": "Export"}, finished="flow_finished", failed="flow_failed",
+                   namespace=["flow", "Export"]) as flow:
+        with lifecycle("tool_usage_started", {"tool_name": "lookup", "arguments": {"q": "otel"}},
+                       finished="tool_usage_finished", failed="tool_usage_error") as tool:
+            tool.data["output"] = "spans"
+        with lifecycle("llm_call_started", {"model": "scripted/x", "provider": "scripted"},
+                       finished="llm_call_completed", failed="llm_call_failed"):
+            for i in range(2000):
+                emit_token("llm_stream_chunk", f"token{i} ")
+        emit("note", {"text": "ünïcödé ✓"})
+        flow.data["result"] = "exported"
+    return "exported"
+
+
+@pytest.mark.parametrize("receiver_type,protocol", [(OtlpHttpReceiver, "http/protobuf"), (OtlpGrpcReceiver, "grpc")])
+def test_spans_exported_over_otlp_replay_to_the_live_frames(receiver_type, protocol):
+    with receiver_type() as receiver:
+        framescope.configure(endpoint=receiver.endpoint, protocol=protocol, exporter="otlp", replace=True)
+        try:
+            with stream_call(agent_run) as stream:
+                live = list(stream)
+            assert framescope.flush()
+            records = [r for request in receiver.trace_requests for r in records_from_proto_request(request)]
+            replayed = replay.from_records(records, trace_id=stream.trace_id)
+            assert list(replayed) == live
+            assert replayed.result == "exported"
+            assert {r.resource.get("service.name") for r in records} == {"framescope"}
+            assert {"invoke_workflow Export", "execute_tool lookup", "chat scripted/x"} <= {r.name for r in records}
+        finally:
+            framescope.shutdown()
