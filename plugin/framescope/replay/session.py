@@ -46,7 +46,6 @@ def describe_gaps(gaps: list[tuple[int, int]]) -> str:
 class _ReplayInfo:
     """What replay knows beyond the frames: run id, gaps, whether frames were reconstructed."""
 
-    run_id: str
     gaps: list[tuple[int, int]]
     reconstructed: bool
     trace_ids: list[str]
@@ -103,7 +102,7 @@ def replay_run(
     session: ReplaySession | AsyncReplaySession = (
         AsyncReplaySession(feed) if asynchronous else ReplaySession(feed)
     )
-    session.run_id = run.run_id
+    feed.run_id = run.run_id
     session.gaps = list(run.gaps)
     session.reconstructed = reconstructed
     session.trace_ids = list(run.trace_ids)

@@ -155,8 +155,10 @@ class RunRecorder:
         tracer: trace.Tracer,
         parent_context: otel_context.Context | None = None,
         span_attributes: Mapping[str, Any] | None = None,
+        links: list[Link] | None = None,
     ) -> None:
         self.run_id = run_id
+        self._run_links = list(links or [])
         self._prefix = run_id + "-"
         self._tracer = tracer
         self._parent_context = parent_context
@@ -184,16 +186,18 @@ class RunRecorder:
         if scope.namespace:
             attributes[SPAN_NAMESPACE] = dumps(scope.namespace)
         attributes.update(self._extra_span_attributes)
-        links = None
+        links: list[Link] = []
+        if self._root is None and self._run_links:
+            links.extend(self._run_links)  # e.g. a resumed run pointing at the run it resumes
         last = self._last_scope
         if last is not None and last is not otel_parent and last.span is not None:
-            links = [Link(last.span.get_span_context(), {LINK_RELATION: LINK_PREVIOUS})]
+            links.append(Link(last.span.get_span_context(), {LINK_RELATION: LINK_PREVIOUS}))
         span = self._tracer.start_span(
             semconv.span_name(frame.type, frame.data),
             context=parent_ctx,
             kind=semconv.SPAN_KINDS.get(frame.type, SpanKind.INTERNAL),
             attributes=attributes,
-            links=links,
+            links=links or None,
             start_time=to_unix_us(frame.timestamp) * 1000,
         )
         scope.span = span
@@ -201,7 +205,7 @@ class RunRecorder:
         if limits is not None:
             scope.max_events = _limit(limits.max_events)
             scope.max_links = _limit(limits.max_links)
-        scope.links = 1 if links else 0
+        scope.links = len(links)
         if self._root is None and scope.parent is None:
             self._root = scope
         expected_parent = otel_parent.opener_id if otel_parent is not None else None
@@ -273,10 +277,12 @@ class RunRecorder:
             ctx = trace.set_span_in_context(parent.span) if parent and parent.span else self._parent_context
             attributes: dict[str, Any] = {RUN_ID: self.run_id, FORMAT_VERSION: FORMAT}
             attributes.update(self._extra_span_attributes)
+            run_links = self._run_links if parent is None else []
             scope.span = self._tracer.start_span(
                 "framescope.run",
                 context=ctx,
                 attributes=attributes,
+                links=run_links or None,
                 start_time=to_unix_us(frame.timestamp) * 1000,
             )
             scope.otel_parent = parent

@@ -70,6 +70,7 @@ class Run:
         *,
         parent_context: otel_context.Context | None = None,
         span_attributes: Mapping[str, Any] | None = None,
+        links: list[trace.Link] | None = None,
     ) -> None:
         self.run_id = secrets.token_hex(8)
         self._prefix = self.run_id + "-"
@@ -86,7 +87,10 @@ class Run:
                 runtime.tracer,
                 parent_context if parent_context is not None else otel_context.get_current(),
                 span_attributes,
+                links,
             )
+        for sink in self.sinks:
+            sink.run_id = self.run_id
 
     def set_trace_id(self, trace_id: str) -> None:
         self.trace_id = trace_id
@@ -296,14 +300,19 @@ def run_scope(
     *,
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
+    links: list[trace.Link] | None = None,
 ) -> Iterator[Run]:
-    """The current run, or a new run (with no live session) for the duration of the block."""
+    """The current run, or a new run (with no live session) for the duration of the block.
+
+    ``links`` go on the run's first span (for instance a resumed run linking to the run it
+    resumes); ``span_attributes`` on every span of the run.
+    """
     existing = _current_run.get()
     if existing is not None:
         yield existing
         return
     runtime = get_runtime()
-    run = Run(runtime, parent_context=parent_context, span_attributes=span_attributes)
+    run = Run(runtime, parent_context=parent_context, span_attributes=span_attributes, links=links)
     runtime.processor.register(run)
     token = _current_run.set(run)
     scope_token = _current_scope.set(None)
@@ -328,10 +337,14 @@ def stream_call(
     queue_size: int | None = None,
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
+    links: list[trace.Link] | None = None,
     **kwargs: Any,
 ) -> StreamSession:
-    """Run ``fn(*args, **kwargs)`` as a new run and return a session streaming its frames."""
-    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes)
+    """Run ``fn(*args, **kwargs)`` as a new run and return a session streaming its frames.
+
+    The run executes in its own thread; ``close()`` stops it at its next emit point.
+    """
+    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
     session = StreamSession(queue)
     weakref.finalize(session, queue.close)
     return session
@@ -344,6 +357,7 @@ def astream_call(
     queue_size: int | None = None,
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
+    links: list[trace.Link] | None = None,
     **kwargs: Any,
 ) -> AsyncStreamSession:
     """The async twin of :func:`stream_call`.
@@ -352,7 +366,7 @@ def astream_call(
     loop): a sync ``emit`` that waits for a slow consumer must never block the consumer's
     event loop.
     """
-    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes)
+    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
     session = AsyncStreamSession(queue)
     weakref.finalize(session, queue.close)
     return session
@@ -365,6 +379,7 @@ def _start(
     queue_size: int | None,
     parent_context: otel_context.Context | None,
     span_attributes: Mapping[str, Any] | None,
+    links: list[trace.Link] | None,
 ) -> FrameQueue:
     runtime = get_runtime()
     queue = FrameQueue(queue_size or runtime.queue_size)
@@ -373,6 +388,7 @@ def _start(
         [queue],
         parent_context=parent_context if parent_context is not None else otel_context.get_current(),
         span_attributes=span_attributes,
+        links=links,
     )
     context = contextvars.copy_context()
     thread = threading.Thread(

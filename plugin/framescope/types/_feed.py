@@ -34,6 +34,7 @@ class FrameFeed(Protocol):
     result: Any
     cancelled: bool
     trace_id: str | None
+    run_id: str | None
 
     def next_batch(self) -> list[StreamFrame] | None:
         """Block until frames are available; ``None`` once the source is finished."""
@@ -63,6 +64,7 @@ class FrameQueue:
         "result",
         "cancelled",
         "trace_id",
+        "run_id",
         "_on_close",
         "high_water",
     )
@@ -84,6 +86,7 @@ class FrameQueue:
         self.result: Any = None
         self.cancelled = False
         self.trace_id: str | None = None
+        self.run_id: str | None = None
         self._on_close = on_close
         self.high_water = 0
 
@@ -191,6 +194,7 @@ class ListFeed:
         self.error = error
         self.cancelled = False
         self.trace_id = trace_id
+        self.run_id: str | None = None
 
     def _delay_until(self, index: int) -> float:
         """Seconds to wait before frame ``index`` is due (0 when unpaced)."""

@@ -240,6 +240,11 @@ class StreamSession:
         return self._state.feed.trace_id
 
     @property
+    def run_id(self) -> str | None:
+        """framescope's id of the run (the ``framescope.run.id`` span attribute)."""
+        return self._state.feed.run_id
+
+    @property
     def is_exhausted(self) -> bool:
         return self._state.exhausted
 
@@ -354,6 +359,10 @@ class AsyncStreamSession:
     @property
     def trace_id(self) -> str | None:
         return self._state.feed.trace_id
+
+    @property
+    def run_id(self) -> str | None:
+        return self._state.feed.run_id
 
     @property
     def is_exhausted(self) -> bool:

@@ -1,0 +1,167 @@
+"""``@tool`` and ``Tool``: a function an agent or LLM can call, recorded as a tool lifecycle.
+
+Calling a tool emits ``tool_usage_started`` (name, arguments), then ``tool_usage_finished``
+(output) or ``tool_usage_error`` (error), on the ``tools`` channel, as an
+``execute_tool {name}`` span (GenAI semantic conventions).  The argument schema comes from
+the signature through pydantic, so an LLM can be offered the tool and its arguments are
+validated before the function runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, overload
+
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+
+from framescope.telemetry.jsonsafe import json_safe
+from framescope.telemetry.run import lifecycle
+
+
+class ToolArgumentsError(ValueError):
+    """The arguments given to a tool do not match its signature."""
+
+
+class Tool:
+    """A callable tool with a name, a description and a JSON schema for its arguments."""
+
+    def __init__(self, fn: Callable[..., Any], *, name: str | None = None, description: str | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"a tool wraps a function, got {type(fn).__name__}")
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", None) or type(fn).__name__
+        if not self.name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(
+                f"tool name {self.name!r} must use letters, digits, '_' or '-' only (LLM providers require it)"
+            )
+        self.description = (description or inspect.getdoc(fn) or "").strip()
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self._model = _arguments_model(fn, self.name)
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON schema of the arguments."""
+        schema = self._model.model_json_schema()
+        schema.pop("title", None)
+        return schema
+
+    def to_openai(self) -> dict[str, Any]:
+        """The tool as an OpenAI-compatible ``tools`` entry."""
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+    def bind(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Validate arguments against the signature; returns them by name."""
+        try:
+            bound = inspect.signature(self.fn).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ToolArgumentsError(f"tool {self.name!r}: {exc}") from None
+        try:
+            validated = self._model.model_validate(dict(bound.arguments))
+        except ValidationError as exc:
+            raise ToolArgumentsError(f"tool {self.name!r} got invalid arguments: {exc}") from None
+        return {key: getattr(validated, key) for key in bound.arguments}
+
+    def _start(self, arguments: Mapping[str, Any], call_id: str | None) -> dict[str, Any]:
+        data: dict[str, Any] = {"tool_name": self.name, "arguments": json_safe(dict(arguments))}
+        if call_id:
+            data["tool_call_id"] = call_id
+        return data
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.invoke(kwargs if not args else self._named(args, kwargs))
+
+    def _named(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return dict(inspect.signature(self.fn).bind(*args, **kwargs).arguments)
+        except TypeError as exc:
+            raise ToolArgumentsError(f"tool {self.name!r}: {exc}") from None
+
+    def invoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
+        """Run the tool with arguments by name (or as a JSON object string, as LLMs send them)."""
+        named = _parse_arguments(self.name, arguments)
+        with lifecycle(
+            "tool_usage_started", self._start(named, call_id),
+            finished="tool_usage_finished", failed="tool_usage_error",
+        ) as call:
+            call.data["tool_name"] = self.name
+            if call_id:
+                call.data["tool_call_id"] = call_id
+            values = self.bind(**named)
+            output = self.fn(**values)
+            if inspect.isawaitable(output):
+                raise TypeError(f"tool {self.name!r} is async; call it with `await tool.ainvoke(...)`")
+            call.data["output"] = json_safe(output)
+            call.data["result"] = call.data["output"]
+        return output
+
+    async def ainvoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
+        """The async twin of :meth:`invoke` (works for sync and async tool functions)."""
+        named = _parse_arguments(self.name, arguments)
+        with lifecycle(
+            "tool_usage_started", self._start(named, call_id),
+            finished="tool_usage_finished", failed="tool_usage_error",
+        ) as call:
+            call.data["tool_name"] = self.name
+            if call_id:
+                call.data["tool_call_id"] = call_id
+            values = self.bind(**named)
+            output = self.fn(**values)
+            if inspect.isawaitable(output):
+                output = await output
+            call.data["output"] = json_safe(output)
+            call.data["result"] = call.data["output"]
+        return output
+
+    def __repr__(self) -> str:
+        return f"<Tool {self.name}>"
+
+
+def _parse_arguments(name: str, arguments: Mapping[str, Any] | str) -> dict[str, Any]:
+    if isinstance(arguments, str):
+        try:
+            parsed = json.loads(arguments) if arguments.strip() else {}
+        except ValueError as exc:
+            raise ToolArgumentsError(
+                f"tool {name!r}: arguments are not valid JSON ({exc}): {arguments[:200]!r}"
+            ) from None
+        arguments = parsed
+    if not isinstance(arguments, Mapping):
+        raise ToolArgumentsError(f"tool {name!r}: arguments must be a JSON object, got {type(arguments).__name__}")
+    return dict(arguments)
+
+
+def _arguments_model(fn: Callable[..., Any], name: str) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for parameter in inspect.signature(fn).parameters.values():
+        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        annotation = Any if parameter.annotation is inspect.Parameter.empty else parameter.annotation
+        default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+        fields[parameter.name] = (annotation, default)
+    return create_model(f"{name}_arguments", __config__=ConfigDict(arbitrary_types_allowed=True), **fields)
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+@overload
+def tool(*, name: str | None = None, description: str | None = None) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
+def tool(
+    fn: Callable[..., Any] | None = None, /, *, name: str | None = None, description: str | None = None
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a function a framescope tool: ``@tool`` or ``@tool(name=..., description=...)``."""
+    if fn is not None:
+        return Tool(fn)
+
+    def wrap(function: Callable[..., Any]) -> Tool:
+        return Tool(function, name=name, description=description)
+
+    return wrap
