@@ -11,15 +11,20 @@ import framescope
 from framescope import emit, lifecycle, replay, stream_call
 from framescope.replay.sources.otlp_proto import records_from_proto_request
 from framescope.telemetry.run import emit_token
+from framescope.tools import tool
+
+
+@tool
+def lookup(q: str) -> str:
+    """Look a topic up."""
+    return f"spans about {q}"
 from support.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
 
 
 def agent_run() -> str:
     with lifecycle("flow_started", {"flow_name": "Export"}, finished="flow_finished", failed="flow_failed",
                    namespace=["flow", "Export"]) as flow:
-        with lifecycle("tool_usage_started", {"tool_name": "lookup", "arguments": {"q": "otel"}},
-                       finished="tool_usage_finished", failed="tool_usage_error") as tool:
-            tool.data["output"] = "spans"
+        lookup(q="otel")
         with lifecycle("llm_call_started", {"model": "scripted/x", "provider": "scripted"},
                        finished="llm_call_completed", failed="llm_call_failed"):
             for i in range(2000):
@@ -32,7 +37,8 @@ def agent_run() -> str:
 @pytest.mark.parametrize("receiver_type,protocol", [(OtlpHttpReceiver, "http/protobuf"), (OtlpGrpcReceiver, "grpc")])
 def test_spans_exported_over_otlp_replay_to_the_live_frames(receiver_type, protocol):
     with receiver_type() as receiver:
-        framescope.configure(endpoint=receiver.endpoint, protocol=protocol, exporter="otlp", replace=True)
+        framescope.configure(endpoint=receiver.endpoint, protocol=protocol, exporter="otlp", replace=True,
+                             metrics_export_interval_ms=100)
         try:
             with stream_call(agent_run) as stream:
                 live = list(stream)
@@ -43,5 +49,24 @@ def test_spans_exported_over_otlp_replay_to_the_live_frames(receiver_type, proto
             assert replayed.result == "exported"
             assert {r.resource.get("service.name") for r in records} == {"framescope"}
             assert {"invoke_workflow Export", "execute_tool lookup", "chat scripted/x"} <= {r.name for r in records}
+            # framescope's own metrics travel with the same OTLP settings
+            assert receiver.wait_for(lambda r: {"framescope.frames", "gen_ai.execute_tool.duration"}
+                                     <= r.metric_names(), timeout=5), receiver.metric_names()
+        finally:
+            framescope.shutdown()
+
+
+def test_a_backend_answering_500_loses_spans_visibly_but_never_the_run(caplog):
+    with OtlpHttpReceiver(status_code=500) as receiver:
+        runtime = framescope.configure(endpoint=receiver.endpoint, exporter="otlp", replace=True)
+        try:
+            with stream_call(agent_run) as stream:
+                live = list(stream)
+            assert stream.result == "exported" and len(live) > 2000
+            framescope.flush(timeout_millis=20000)
+            (stats,) = runtime.export_stats
+            assert stats.spans_failed >= 1 and stats.spans_exported == 0
+            assert "failed to export" in caplog.text and "lost so far" in caplog.text
+            assert runtime.describe()["export"][0]["spans_failed"] == stats.spans_failed
         finally:
             framescope.shutdown()

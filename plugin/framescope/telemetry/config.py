@@ -29,8 +29,9 @@ from typing import Any
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from framescope.telemetry.export_guard import CountingBatchSpanProcessor, CountingSpanExporter, ExportStats
 from framescope.telemetry.processor import FrameSpanProcessor
 
 logger = logging.getLogger("framescope")
@@ -60,6 +61,11 @@ class Runtime:
     protocol: str | None = None
     queue_size: int = 1024
     capture_message_content: bool = True
+    #: ``framescope.telemetry.metrics.FrameMetrics`` when metrics are exported, else None.
+    metrics: Any = None
+    meter_provider: Any = None
+    owns_meter_provider: bool = False
+    export_stats: list[ExportStats] = field(default_factory=list)
     _added_processors: list[SpanProcessor] = field(default_factory=list)
 
     def describe(self) -> dict[str, Any]:
@@ -72,6 +78,8 @@ class Runtime:
             "endpoint": self.endpoint,
             "protocol": self.protocol,
             "capture_message_content": self.capture_message_content,
+            "metrics": self.metrics is not None,
+            "export": [stats.as_dict() for stats in self.export_stats],
         }
 
 
@@ -101,6 +109,7 @@ def configure(
     tracer_provider: TracerProvider | None = None,
     queue_size: int = 1024,
     capture_message_content: bool | None = None,
+    metrics_export_interval_ms: int | None = None,
     replace: bool = False,
 ) -> Runtime:
     """Set up (or return) framescope's runtime; see the module docstring for the rules.
@@ -122,6 +131,7 @@ def configure(
             tracer_provider=tracer_provider,
             queue_size=queue_size,
             capture_message_content=capture_message_content,
+            metrics_export_interval_ms=metrics_export_interval_ms,
         )
         return _runtime
 
@@ -142,6 +152,7 @@ def _build(
     tracer_provider: TracerProvider | None,
     queue_size: int,
     capture_message_content: bool | None,
+    metrics_export_interval_ms: int | None,
 ) -> Runtime:
     if queue_size < 1:
         raise ConfigurationError(f"queue_size must be at least 1, got {queue_size}")
@@ -167,20 +178,50 @@ def _build(
     runtime._added_processors.append(processor)
 
     names = _exporter_names(exporter, owns, endpoint)
+    exporters: list[tuple[str, SpanExporter]] = []
     for name in names:
         if isinstance(exporter, SpanExporter):
-            span_exporter = exporter
-            runtime.exporters.append(type(exporter).__name__)
+            exporters.append((type(exporter).__name__, exporter))
         else:
-            span_exporter = _make_exporter(name, runtime, endpoint, protocol, trace_file)
-            if span_exporter is None:
-                continue
-            runtime.exporters.append(name)
-        batch = BatchSpanProcessor(span_exporter, **_batch_settings(name))
+            exporters.append((name, _make_exporter(name, runtime, endpoint, protocol, trace_file)))
+    _setup_metrics(runtime, provider.resource, metrics_export_interval_ms)
+    for name, span_exporter in exporters:
+        stats = ExportStats(name)
+        batch = CountingBatchSpanProcessor(
+            CountingSpanExporter(span_exporter, stats, runtime.metrics), runtime.metrics, **_batch_settings(name)
+        )
         provider.add_span_processor(batch)
+        runtime.exporters.append(name)
+        runtime.export_stats.append(stats)
         runtime._added_processors.append(batch)
     runtime.tracer = provider.get_tracer(TRACER_NAME, _version())
     return runtime
+
+
+def _setup_metrics(runtime: Runtime, resource: Resource, interval_ms: int | None) -> None:
+    """framescope's metrics go where its traces go (OTLP endpoint), or into the app's MeterProvider."""
+    from opentelemetry import metrics as otel_metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+
+    from framescope.telemetry.metrics import FrameMetrics, build_meter_provider
+
+    meter_provider: Any = otel_metrics.get_meter_provider()
+    if isinstance(meter_provider, MeterProvider):
+        runtime.meter_provider = meter_provider
+    else:
+        built = build_meter_provider(
+            resource,
+            exporter_name=None,
+            endpoint=runtime.endpoint,
+            protocol=runtime.protocol or "http/protobuf",
+            **({"export_interval_ms": interval_ms} if interval_ms else {}),
+        )
+        if built is None:
+            return
+        runtime.meter_provider = built
+        runtime.owns_meter_provider = True
+    runtime.metrics = FrameMetrics(runtime.meter_provider.get_meter(TRACER_NAME, _version()))
+    runtime.processor.metrics = runtime.metrics
 
 
 def _exporter_names(exporter: str | SpanExporter | None, owns: bool, endpoint: str | None) -> list[str]:
@@ -214,7 +255,7 @@ def _make_exporter(
     endpoint: str | None,
     protocol: str | None,
     trace_file: str | os.PathLike[str] | None,
-) -> SpanExporter | None:
+) -> SpanExporter:
     if name == "console":
         return ConsoleSpanExporter()
     if name == "file":
@@ -271,6 +312,8 @@ def flush(timeout_millis: int = 30000) -> bool:
     ok = True
     for processor in runtime._added_processors:
         ok = processor.force_flush(timeout_millis) and ok
+    if runtime.meter_provider is not None:
+        ok = bool(runtime.meter_provider.force_flush(timeout_millis)) and ok
     return ok
 
 
@@ -294,6 +337,11 @@ def _shutdown_locked() -> None:
             logger.warning("framescope: a span processor failed to shut down", exc_info=True)
     if not runtime.owns_provider and runtime.provider is not None:
         _detach(runtime.provider, runtime._added_processors)
+    if runtime.owns_meter_provider:
+        try:
+            runtime.meter_provider.shutdown()
+        except Exception:
+            logger.warning("framescope: the meter provider failed to shut down", exc_info=True)
 
 
 def _detach(provider: TracerProvider, processors: list[SpanProcessor]) -> None:

@@ -12,13 +12,16 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from framescope.telemetry.config import get_runtime
 from framescope.telemetry.jsonsafe import json_safe
-from framescope.telemetry.run import lifecycle
+from framescope.telemetry.run import Lifecycle, lifecycle
 
 
 class ToolArgumentsError(ValueError):
@@ -85,39 +88,48 @@ class Tool:
 
     def invoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
         """Run the tool with arguments by name (or as a JSON object string, as LLMs send them)."""
-        named = _parse_arguments(self.name, arguments)
-        with lifecycle(
-            "tool_usage_started", self._start(named, call_id),
-            finished="tool_usage_finished", failed="tool_usage_error",
-        ) as call:
-            call.data["tool_name"] = self.name
-            if call_id:
-                call.data["tool_call_id"] = call_id
-            values = self.bind(**named)
+        with self._lifecycle(arguments, call_id) as (call, values):
             output = self.fn(**values)
             if inspect.isawaitable(output):
+                if inspect.iscoroutine(output):
+                    output.close()
                 raise TypeError(f"tool {self.name!r} is async; call it with `await tool.ainvoke(...)`")
-            call.data["output"] = json_safe(output)
-            call.data["result"] = call.data["output"]
+            call.data["output"] = call.data["result"] = json_safe(output)
         return output
 
     async def ainvoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
         """The async twin of :meth:`invoke` (works for sync and async tool functions)."""
-        named = _parse_arguments(self.name, arguments)
-        with lifecycle(
-            "tool_usage_started", self._start(named, call_id),
-            finished="tool_usage_finished", failed="tool_usage_error",
-        ) as call:
-            call.data["tool_name"] = self.name
-            if call_id:
-                call.data["tool_call_id"] = call_id
-            values = self.bind(**named)
+        with self._lifecycle(arguments, call_id) as (call, values):
             output = self.fn(**values)
             if inspect.isawaitable(output):
                 output = await output
-            call.data["output"] = json_safe(output)
-            call.data["result"] = call.data["output"]
+            call.data["output"] = call.data["result"] = json_safe(output)
         return output
+
+    @contextmanager
+    def _lifecycle(
+        self, arguments: Mapping[str, Any] | str, call_id: str | None
+    ) -> Iterator[tuple[Lifecycle, dict[str, Any]]]:
+        """The tool call as a lifecycle, timed for the ``gen_ai.execute_tool.duration`` metric."""
+        named = _parse_arguments(self.name, arguments)
+        started = time.perf_counter()
+        error_type: str | None = None
+        try:
+            with lifecycle(
+                "tool_usage_started", self._start(named, call_id),
+                finished="tool_usage_finished", failed="tool_usage_error",
+            ) as call:
+                call.data["tool_name"] = self.name
+                if call_id:
+                    call.data["tool_call_id"] = call_id
+                yield call, self.bind(**named)
+        except Exception as exc:
+            error_type = type(exc).__name__
+            raise
+        finally:
+            metrics = get_runtime().metrics
+            if metrics is not None:
+                metrics.tool_call(tool_name=self.name, duration_s=time.perf_counter() - started, error_type=error_type)
 
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
