@@ -109,6 +109,29 @@ def demo(token_delay: float) -> None:
         sys.exit(1)
 
 
+@main.command()
+def doctor() -> None:
+    """Say which exporter and endpoint are in effect and whether they answer."""
+    import json
+
+    import framescope
+    from framescope.telemetry.doctor import check_runtime
+
+    console = Console()
+    try:
+        runtime = framescope.configure()
+    except ValueError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    console.print_json(json.dumps(runtime.describe()))
+    failed = False
+    for check in check_runtime(runtime):
+        mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+        console.print(f"{mark}  {check.name}: {check.detail}", highlight=False)
+        failed = failed or not check.ok
+    if failed:
+        sys.exit(1)
+
+
 @main.command("replay")
 @click.argument("source", type=click.Path(dir_okay=False))
 @click.option("--trace-id", default=None, help="Trace to replay (hex); default: the newest run.")
@@ -132,7 +155,7 @@ def replay_command(
 def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) -> None:
     frames: Any = session.interleave(channels) if channels else session.events
     if fmt == "jsonl":
-        out = click.get_text_stream("stdout")
+        out = sys.stdout
         for frame in frames:
             out.write(frame.model_dump_json() + "\n")
         return

@@ -322,7 +322,8 @@ def build_meter_provider(
         )
     if not readers:
         return None
-    return MeterProvider(resource=resource, metric_readers=readers)
+    # framescope.shutdown() (also run at exit) shuts it down; the SDK's own exit hook would do it twice.
+    return MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""The framescope command: demo, replay, doctor."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+import framescope
+from framescope import emit, lifecycle, stream_call
+from framescope.cli import main
+from framescope.telemetry.run import emit_token
+
+
+def recorded_run(trace_file):
+    def run() -> str:
+        with lifecycle("llm_call_started", {"model": "m"}, finished="llm_call_completed",
+                       failed="llm_call_failed") as call:
+            for word in ("hello ", "world"):
+                emit_token("llm_stream_chunk", word)
+            call.data["result"] = "hello world"
+        emit("after", {"k": 1})
+        return "hello world"
+
+    with stream_call(run) as stream:
+        frames = list(stream)
+    framescope.flush()
+    return stream, frames
+
+
+def test_replay_prints_jsonl_exactly_as_model_dump_json(trace_file):
+    stream, frames = recorded_run(trace_file)
+    result = CliRunner().invoke(main, ["replay", str(trace_file), "--trace-id", stream.trace_id, "--format", "jsonl"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [frame.model_dump_json() for frame in frames]
+
+
+def test_replay_text_flows_tokens_and_filters_channels(trace_file):
+    recorded_run(trace_file)
+    result = CliRunner().invoke(main, ["replay", str(trace_file), "--channel", "llm"])
+    assert result.exit_code == 0, result.output
+    assert "hello world" in result.output
+    assert "llm_call_started" in result.output and "after" not in result.output
+
+
+def test_replay_errors_are_one_clear_line(tmp_path):
+    result = CliRunner().invoke(main, ["replay", str(tmp_path / "missing.jsonl")])
+    assert result.exit_code != 0 and "no trace file at" in result.output
+    bad = tmp_path / "bad.json"
+    bad.write_text("not json at all")
+    result = CliRunner().invoke(main, ["replay", str(bad)])
+    assert result.exit_code != 0 and "Error:" in result.output and "Traceback" not in result.output
+
+
+def test_demo_streams_traces_and_replays_identically(trace_file):
+    result = CliRunner().invoke(main, ["demo", "--token-delay", "0"])
+    assert result.exit_code == 0, result.output
+    assert "identical" in result.output
+    assert "framescope replay" in result.output
+
+
+def test_doctor_reports_the_exporter_and_an_unreachable_endpoint(monkeypatch, trace_file):
+    result = CliRunner().invoke(main, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output[: result.output.rindex("}") + 1])["exporters"] == ["file"]
+    framescope.shutdown()
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
+    result = CliRunner().invoke(main, ["doctor"])
+    assert result.exit_code == 1
+    assert "does not answer" in result.output
+    framescope.shutdown()
