@@ -238,7 +238,9 @@ def test_sdk_exporter_request_reads_the_same_from_proto_and_from_its_json_mappin
 HEX32 = st.binary(min_size=16, max_size=16).filter(any).map(bytes.hex)
 HEX16 = st.binary(min_size=8, max_size=8).filter(any).map(bytes.hex)
 TIME = st.integers(min_value=0, max_value=2**63 - 1)
-INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
+INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.sampled_from(
+    [2**53, -(2**53) - 1, 2**63 - 1, -(2**63)]  # the edges: JS-unsafe and int64 limits
+)
 KEY = st.text(min_size=1, max_size=12)
 SCALAR = st.one_of(
     st.text(max_size=20),
@@ -520,7 +522,8 @@ def test_jaeger_v1_applies_the_documented_lossy_rules(spans):
 def test_jaeger_writes_arrays_as_json_text_and_short_trace_ids():
     span = SpanRecord(
         "0" * 16 + "00000000000000ab", "00000000000000cd", "op", 1_500, 10_999,
-        kind="INTERNAL", attributes={"list": ["a", 1, True], "map": {"b": 2, "a": b"\x01"}},
+        kind="INTERNAL",
+        attributes={"list": ["a", 1, True], "map": {"b": 2, "a": b"\x01"}, "big": 2**60, "safe": 2**53 - 1},
         events=[EventRecord("e", 2_999, {"event": "override"})],
         links=[LinkRecord("f" * 32, "e" * 16, {"opentracing.ref_type": "child_of", "x": 1})],
         status_code="ERROR", status_message="bad", scope_name="lib", scope_version="2",
@@ -532,6 +535,7 @@ def test_jaeger_writes_arrays_as_json_text_and_short_trace_ids():
     tags = {t["key"]: (t["type"], t["value"]) for t in jspan["tags"]}
     assert tags["list"] == ("string", '["a",1,true]')
     assert tags["map"] == ("string", '{"a":"AQ==","b":2}')
+    assert tags["big"] == ("int64", str(2**60)) and tags["safe"] == ("int64", 2**53 - 1)
     assert tags["span.kind"] == ("string", "internal")
     assert tags["otel.status_code"] == ("string", "ERROR") and tags["error"] == ("bool", True)
     assert tags["otel.status_description"] == ("string", "bad")
@@ -545,6 +549,7 @@ def test_jaeger_writes_arrays_as_json_text_and_short_trace_ids():
     assert back.events == [EventRecord("override", 2_000, {})]
     assert (back.status_code, back.status_message, back.kind) == ("ERROR", "bad", "INTERNAL")
     assert back.resource == {} and (back.scope_name, back.scope_version) == ("lib", "2")
+    assert back.attributes["big"] == 2**60 and back.attributes["list"] == '["a",1,true]'
 
 
 def test_jaeger_link_to_parent_merges_into_the_parent_reference():
