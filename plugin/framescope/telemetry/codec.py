@@ -555,26 +555,28 @@ def _decode_event(
                 f"{count} tokens but holds {len(chunks)} chunks and {len(deltas)} time deltas; "
                 "the trace was truncated or edited"
             )
-        rest = _json(data_json, span, event) if data_json else {}
+        rest = _json(data_json, span, event) if data_json else None
         channel = channel_for(frame_type)
+        namespace = ctx.namespace
+        opener_id = ctx.opener
         us = time_ns // 1000
+        previous = prefix + str(first - 1) if first else None
+        ordinal = first
         for index, chunk in enumerate(chunks):
             if index:
                 us += deltas[index - 1]
-            ordinal = first + index
-            data = dict(rest)
-            data["chunk"] = chunk
+            current = prefix + str(ordinal)
+            if rest is None:
+                data = {"chunk": chunk}
+            else:
+                data = dict(rest)
+                data["chunk"] = chunk
             out[ordinal] = make_frame(
-                prefix + str(ordinal),
-                ordinal,
-                frame_type,
-                channel,
-                ctx.namespace,
-                from_unix_us(us),
-                ctx.opener,
-                prefix + str(ordinal - 1) if ordinal else None,
-                data,
+                current, ordinal, frame_type, channel, namespace, _EPOCH + timedelta(microseconds=us),
+                opener_id, previous, data,
             )
+            previous = current
+            ordinal += 1
         return
     opener = _truthy(attrs.get(OPEN))
     ordinal = first
