@@ -75,7 +75,7 @@ def run_mode(mode: str, count: int) -> dict:
     started = time.perf_counter()
     latencies: list[float] = []
     now = dt.datetime.now
-    utc = dt.timezone.utc
+    utc = dt.UTC
     with stream_call(_producer, count, None) as stream:
         for i, frame in enumerate(stream):
             if i % 50 == 0:

@@ -36,6 +36,7 @@ from framescope.llm.providers import (
     unregister_script,
 )
 from framescope.llm.providers.openai_compatible import OpenAICompatibleProvider
+
 from support.openai_server import OpenAICompatibleServer
 
 KEY = "sk-test-SECRET-key-0123456789"

@@ -20,6 +20,7 @@ from framescope.telemetry.metrics import (
     build_meter_provider,
     prometheus_names,
 )
+
 from support.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
 
 RESOURCE = Resource.create({"service.name": "metrics-test"})

@@ -13,12 +13,13 @@ from framescope.replay.sources.otlp_proto import records_from_proto_request
 from framescope.telemetry.run import emit_token
 from framescope.tools import tool
 
+from support.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
+
 
 @tool
 def lookup(q: str) -> str:
     """Look a topic up."""
     return f"spans about {q}"
-from support.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
 
 
 def agent_run() -> str:

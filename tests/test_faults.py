@@ -1,0 +1,151 @@
+"""The fault suite: backends that fail, queues that fill, consumers that vanish, processes that die.
+
+In every case the run and its live stream go on, and nothing is lost silently.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+import framescope
+from framescope import lifecycle, replay, stream_call
+from framescope.telemetry.run import emit_token
+
+from support.otlp_receiver import OtlpHttpReceiver
+
+PLUGIN = str(Path(__file__).resolve().parents[1] / "plugin")
+
+
+def many_spans(count: int) -> int:
+    with lifecycle("flow_started", {"flow_name": "Many"}, finished="flow_finished", failed="flow_failed"):
+        for i in range(count):
+            with lifecycle("method_execution_started", {"method_name": f"m{i}"},
+                           finished="method_execution_finished", failed="method_execution_failed"):
+                emit_token("llm_stream_chunk", "x")
+    return count
+
+
+def test_a_slow_backend_does_not_slow_the_run():
+    with OtlpHttpReceiver(delay_s=0.5) as receiver:
+        framescope.configure(endpoint=receiver.endpoint, exporter="otlp", replace=True)
+        try:
+            started = time.perf_counter()
+            with stream_call(many_spans, 200) as stream:
+                frames = list(stream)
+            elapsed = time.perf_counter() - started
+            assert stream.result == 200 and len(frames) == 2 + 3 * 200
+            assert elapsed < 0.5, f"the run waited for the backend ({elapsed:.2f}s)"
+            assert framescope.flush(timeout_millis=20000)
+            assert receiver.wait_for(lambda r: len(r.spans()) == 201, timeout=10)
+        finally:
+            framescope.shutdown()
+
+
+def test_a_full_export_queue_warns_with_counts_every_time_and_meters_it(monkeypatch, caplog):
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "16")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16")
+    with OtlpHttpReceiver(delay_s=1.0) as receiver:
+        runtime = framescope.configure(endpoint=receiver.endpoint, exporter="otlp", replace=True,
+                                       metrics_export_interval_ms=100)
+        try:
+            with caplog.at_level(logging.WARNING, logger="framescope.export"), stream_call(many_spans, 300) as stream:
+                frames = list(stream)
+            assert stream.result == 300 and len(frames) == 902  # the live stream lost nothing
+            (stats,) = runtime.export_stats
+            assert stats.spans_dropped_queue_full > 0
+            warnings = [r.getMessage() for r in caplog.records if "export queue is full" in r.getMessage()]
+            assert len(warnings) == stats.spans_dropped_queue_full
+            assert f"({stats.spans_dropped_queue_full} dropped so far)" in warnings[-1]
+            framescope.flush(timeout_millis=30000)
+            assert receiver.wait_for(lambda r: "framescope.spans.dropped" in r.metric_names(), timeout=10)
+        finally:
+            framescope.shutdown()
+
+
+def test_consumers_that_disconnect_leak_nothing_over_a_thousand_cycles(memory_traces):
+    def endless() -> None:
+        with lifecycle("flow_started", {"flow_name": "Endless"}, finished="flow_finished", failed="flow_failed"):
+            while True:
+                emit_token("llm_stream_chunk", "tok")
+
+    def cycle() -> None:
+        stream = stream_call(endless)
+        iterator = iter(stream)
+        for _ in range(5):
+            next(iterator)
+        stream.close()
+
+    for _ in range(50):  # warm up caches and the exporter's buffers
+        cycle()
+    framescope.flush()
+    memory_traces.exporter.clear()
+    gc.collect()
+    threads_before = threading.active_count()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    for _ in range(1000):
+        cycle()
+    framescope.flush()
+    memory_traces.exporter.clear()
+    gc.collect()
+    grown = sum(stat.size_diff for stat in tracemalloc.take_snapshot().compare_to(before, "filename"))
+    tracemalloc.stop()
+    deadline = time.monotonic() + 5
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert threading.active_count() <= threads_before
+    assert grown < 200_000, f"{grown} bytes kept after 1,000 disconnects"
+
+
+def test_a_killed_process_leaves_a_readable_trace_and_replay_reports_the_gap(tmp_path):
+    trace_file = tmp_path / "traces.jsonl"
+    code = textwrap.dedent(
+        """
+        import sys, time, framescope
+        from framescope import lifecycle, stream_call
+        from framescope.telemetry.run import emit_token
+
+        def run():
+            with lifecycle("flow_started", {"flow_name": "Doomed"}, finished="flow_finished", failed="flow_failed"):
+                for i in range(1000):
+                    with lifecycle("method_execution_started", {"method_name": f"m{i}"},
+                                   finished="method_execution_finished", failed="method_execution_failed"):
+                        emit_token("llm_stream_chunk", "x")
+                    if i == 5:
+                        framescope.flush()
+                        print("FLUSHED", flush=True)
+                    time.sleep(0.01)
+
+        stream = stream_call(run)
+        print(stream.run_id, flush=True)
+        for frame in stream:
+            pass
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_"))}
+    env.update(PYTHONPATH=PLUGIN, FRAMESCOPE_TRACE_FILE=str(trace_file))
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        run_id = child.stdout.readline().strip()
+        assert child.stdout.readline().strip() == "FLUSHED"
+        time.sleep(0.5)  # more methods finish and reach the file in later batches
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(10)
+    replayed = replay.from_file(trace_file, run_id=run_id, allow_torn=True)
+    frames = list(replayed)
+    assert frames, "the spans written before the kill must replay"
+    assert replayed.gaps and replayed.gaps[0][0] == 0  # flow_started lived on the span that never ended
+    assert all(frame.type.startswith(("method_", "llm_")) for frame in frames)
+    seqs = [frame.seq for frame in frames]
+    assert seqs == sorted(seqs)
