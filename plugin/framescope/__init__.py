@@ -9,25 +9,74 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from typing import TYPE_CHECKING, Any
+
 from framescope.telemetry.config import ConfigurationError, Runtime, configure, flush, shutdown
 from framescope.telemetry.run import astream_call, emit, lifecycle, stream_call
 from framescope.types._feed import StreamClosed
 from framescope.types.streaming import AsyncStreamSession, StreamChannel, StreamFrame, StreamSession
 
+if TYPE_CHECKING:
+    from framescope.events.custom import CustomEvent
+    from framescope.flow import Flow, PendingInput, and_, listen, or_, router, start
+    from framescope.llm import LLM
+    from framescope.tools import Tool, tool
+
+# The runtime pieces load on first use, so `import framescope` stays fast (~0.2 s).
+_LAZY = {
+    "Flow": "framescope.flow",
+    "start": "framescope.flow",
+    "listen": "framescope.flow",
+    "router": "framescope.flow",
+    "or_": "framescope.flow",
+    "and_": "framescope.flow",
+    "PendingInput": "framescope.flow",
+    "LLM": "framescope.llm",
+    "tool": "framescope.tools",
+    "Tool": "framescope.tools",
+    "CustomEvent": "framescope.events.custom",
+    "replay": "framescope.replay",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'framescope' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(module_name)
+    value = module if name == "replay" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
+    "LLM",
     "AsyncStreamSession",
     "ConfigurationError",
+    "CustomEvent",
+    "Flow",
+    "PendingInput",
     "Runtime",
     "StreamChannel",
     "StreamClosed",
     "StreamFrame",
     "StreamSession",
+    "Tool",
     "__version__",
+    "and_",
     "astream_call",
     "configure",
     "emit",
     "flush",
     "lifecycle",
+    "listen",
+    "or_",
+    "replay",
+    "router",
     "shutdown",
+    "start",
     "stream_call",
+    "tool",
 ]

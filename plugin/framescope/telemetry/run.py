@@ -219,13 +219,28 @@ def _check_namespace(namespace: Any) -> list[str]:
 class Lifecycle:
     """An open lifecycle (started → finished/failed); fill ``data`` for the closing frame."""
 
-    __slots__ = ("run", "scope", "frame", "data")
+    __slots__ = ("run", "scope", "frame", "data", "closing_type")
 
     def __init__(self, run: Run, scope: Scope, frame: StreamFrame) -> None:
         self.run = run
         self.scope = scope
         self.frame = frame
         self.data: dict[str, Any] = {}
+        self.closing_type: str | None = None
+
+    def close_as(self, event_type: str) -> None:
+        """End this lifecycle with ``event_type`` instead of its ``finished`` type.
+
+        For outcomes that are neither a success nor a failure, such as a flow pausing for
+        human input (``flow_paused``).  The type must route to the same channel as the opener,
+        so a lifecycle never closes on another channel than it opened.
+        """
+        if channel_for(event_type) != self.frame.channel:
+            raise ValueError(
+                f"a {self.frame.type!r} lifecycle opened on the {self.frame.channel!r} channel cannot close as "
+                f"{event_type!r}, which routes to {channel_for(event_type)!r}"
+            )
+        self.closing_type = event_type
 
     @property
     def id(self) -> str:
@@ -285,7 +300,7 @@ def lifecycle(
         raise
     else:
         try:
-            run.close(finished, json_safe_data(handle.data), scope)
+            run.close(handle.closing_type or finished, json_safe_data(handle.data), scope)
         except StreamClosed:
             run.abandon(scope, CANCELLED_REASON)
             raise
