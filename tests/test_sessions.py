@@ -305,3 +305,32 @@ def test_sessions_work_with_the_sdk_disabled(monkeypatch):
         assert stream.trace_id is None
     finally:
         framescope.shutdown()
+
+
+def test_text_view_yields_answer_tokens_only(memory_traces):
+    def thinking_then_answer() -> None:
+        with lifecycle("llm_call_started", {"model": "m"}, finished="llm_call_completed", failed="llm_call_failed"):
+            emit_token("llm_thinking_chunk", "hmm ")
+            emit_token("llm_stream_chunk", "answer")
+
+    stream = stream_call(thinking_then_answer)
+    assert list(stream.text()) == ["answer"]
+
+
+def test_on_cancel_hooks_run_when_the_consumer_closes(memory_traces):
+    fired = threading.Event()
+    blocked = threading.Event()
+
+    def blocking_read() -> None:
+        from framescope.telemetry.run import current_run
+
+        remove = current_run().on_cancel(fired.set)
+        emit("reading", {})
+        blocked.wait(5)  # a network read with no emit point until it returns
+        remove()
+
+    stream = stream_call(blocking_read)
+    next(iter(stream))
+    stream.close()
+    assert fired.is_set(), "the hook lets blocked code be interrupted from the consumer's side"
+    blocked.set()

@@ -149,3 +149,23 @@ def test_tools_inside_a_flow_method_nest_under_it(trace_file, how):
     assert all(f.namespace == ["flow", "ToolFlow", "use"] for f in tools_frames)
     framescope.flush()
     assert list(framescope.replay.from_file(trace_file, stream.trace_id)) == stream.frames
+
+
+def test_tool_content_is_redacted_when_capture_is_off(monkeypatch):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "false")
+    framescope.configure(exporter="none", replace=True)
+    try:
+        frames, result, _ = frames_of(lambda: add.invoke({"a": 1, "b": 2}))
+        assert result == 3  # the caller still gets the real output
+        assert frames[0].data["arguments"] == "[REDACTED]"
+        assert frames[1].data["output"] == "[REDACTED]" and frames[1].data["result"] == "[REDACTED]"
+    finally:
+        framescope.shutdown()
+
+
+def test_unreadable_json_arguments_still_show_as_a_tool_error(memory_traces):
+    stream = framescope.stream_call(lambda: add.invoke("{a: 1"))
+    with pytest.raises(ToolArgumentsError):
+        list(stream)
+    assert [f.type for f in stream.frames] == ["tool_usage_started", "tool_usage_error"]
+    assert stream.frames[0].data["arguments"] == "{a: 1"

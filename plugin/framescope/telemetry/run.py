@@ -92,6 +92,20 @@ class Run:
         for sink in self.sinks:
             sink.run_id = self.run_id
 
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when a consumer closes this run's session before the end.
+
+        For code blocked outside any emit point (a network read) that must be interrupted from
+        the consumer's side; it runs in the consumer's thread.  Returns an unregister function.
+        """
+        removers = [sink.add_close_callback(callback) for sink in self.sinks]
+
+        def remove() -> None:
+            for remover in removers:
+                remover()
+
+        return remove
+
     def set_trace_id(self, trace_id: str) -> None:
         self.trace_id = trace_id
         for sink in self.sinks:

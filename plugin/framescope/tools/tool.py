@@ -20,7 +20,7 @@ from typing import Any, overload
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from framescope.telemetry.config import get_runtime
-from framescope.telemetry.jsonsafe import json_safe
+from framescope.telemetry.jsonsafe import REDACTED, json_safe
 from framescope.telemetry.run import Lifecycle, lifecycle
 
 
@@ -71,8 +71,18 @@ class Tool:
             raise ToolArgumentsError(f"tool {self.name!r} got invalid arguments: {exc}") from None
         return {key: getattr(validated, key) for key in bound.arguments}
 
-    def _start(self, arguments: Mapping[str, Any], call_id: str | None) -> dict[str, Any]:
-        data: dict[str, Any] = {"tool_name": self.name, "arguments": json_safe(dict(arguments))}
+    def _start(self, arguments: Mapping[str, Any] | str, call_id: str | None, capture: bool) -> dict[str, Any]:
+        recorded: Any = arguments
+        if isinstance(arguments, str):
+            try:  # record what the model meant; unreadable JSON is recorded as it came
+                recorded = json_safe(json.loads(arguments))
+            except ValueError:
+                pass
+        elif isinstance(arguments, Mapping):
+            recorded = json_safe(dict(arguments))
+        else:
+            recorded = json_safe(arguments)
+        data: dict[str, Any] = {"tool_name": self.name, "arguments": recorded if capture else REDACTED}
         if call_id:
             data["tool_call_id"] = call_id
         return data
@@ -88,41 +98,48 @@ class Tool:
 
     def invoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
         """Run the tool with arguments by name (or as a JSON object string, as LLMs send them)."""
-        with self._lifecycle(arguments, call_id) as (call, values):
+        capture = get_runtime().capture_message_content
+        with self._lifecycle(arguments, call_id, capture) as (call, values):
             output = self.fn(**values)
             if inspect.isawaitable(output):
                 if inspect.iscoroutine(output):
                     output.close()
                 raise TypeError(f"tool {self.name!r} is async; call it with `await tool.ainvoke(...)`")
-            call.data["output"] = call.data["result"] = json_safe(output)
+            call.data["output"] = call.data["result"] = json_safe(output) if capture else REDACTED
         return output
 
     async def ainvoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
         """The async twin of :meth:`invoke` (works for sync and async tool functions)."""
-        with self._lifecycle(arguments, call_id) as (call, values):
+        capture = get_runtime().capture_message_content
+        with self._lifecycle(arguments, call_id, capture) as (call, values):
             output = self.fn(**values)
             if inspect.isawaitable(output):
                 output = await output
-            call.data["output"] = call.data["result"] = json_safe(output)
+            call.data["output"] = call.data["result"] = json_safe(output) if capture else REDACTED
         return output
 
     @contextmanager
     def _lifecycle(
-        self, arguments: Mapping[str, Any] | str, call_id: str | None
+        self, arguments: Mapping[str, Any] | str, call_id: str | None, capture: bool
     ) -> Iterator[tuple[Lifecycle, dict[str, Any]]]:
-        """The tool call as a lifecycle, timed for the ``gen_ai.execute_tool.duration`` metric."""
-        named = _parse_arguments(self.name, arguments)
+        """The tool call as a lifecycle, timed for the ``gen_ai.execute_tool.duration`` metric.
+
+        Arguments and output are content (like prompts): with
+        ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false`` they are recorded as
+        ``"[REDACTED]"``.  Arguments are parsed inside the lifecycle, so even unreadable JSON
+        from a model shows as a ``tool_usage_error``.
+        """
         started = time.perf_counter()
         error_type: str | None = None
         try:
             with lifecycle(
-                "tool_usage_started", self._start(named, call_id),
+                "tool_usage_started", self._start(arguments, call_id, capture),
                 finished="tool_usage_finished", failed="tool_usage_error",
             ) as call:
                 call.data["tool_name"] = self.name
                 if call_id:
                     call.data["tool_call_id"] = call_id
-                yield call, self.bind(**named)
+                yield call, self.bind(**_parse_arguments(self.name, arguments))
         except Exception as exc:
             error_type = type(exc).__name__
             raise

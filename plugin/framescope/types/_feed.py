@@ -9,6 +9,7 @@ waiting in one batch, so a fast producer costs one lock round-trip per batch, no
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from collections import deque
@@ -66,6 +67,7 @@ class FrameQueue:
         "trace_id",
         "run_id",
         "_on_close",
+        "_close_callbacks",
         "high_water",
     )
 
@@ -88,6 +90,7 @@ class FrameQueue:
         self.trace_id: str | None = None
         self.run_id: str | None = None
         self._on_close = on_close
+        self._close_callbacks: list[Callable[[], None]] = []
         self.high_water = 0
 
     # -- producer side -----------------------------------------------------------------
@@ -154,6 +157,25 @@ class FrameQueue:
                 self._async_waiter = (loop, future)
             await future
 
+    def add_close_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (from the consumer's thread) when the consumer closes the queue.
+
+        Runs at once if the queue is already closed.  Returns a function that unregisters it.
+        """
+        with self._lock:
+            closed = self.closed
+            if not closed:
+                self._close_callbacks.append(callback)
+        if closed:
+            callback()
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._close_callbacks:
+                    self._close_callbacks.remove(callback)
+
+        return remove
+
     def close(self) -> None:
         with self._lock:
             if self.closed:
@@ -163,6 +185,12 @@ class FrameQueue:
             self._items.clear()
             self._not_full.notify_all()
             self._not_empty.notify_all()
+            callbacks, self._close_callbacks = self._close_callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # a broken hook must not keep the session open
+                logging.getLogger("framescope").warning("a close callback failed", exc_info=True)
         if self._on_close is not None:
             self._on_close()
 

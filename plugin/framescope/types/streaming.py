@@ -203,9 +203,9 @@ class StreamSession:
         return self._iterate(check_channels(channels))
 
     def text(self) -> Iterator[str]:
-        """Plain text chunks (C11), for consumers that only want the printable tokens."""
+        """Plain answer text chunks (C11): ``llm_stream_chunk`` content, without reasoning."""
         for frame in self._iterate(frozenset({"llm"})):
-            if frame.content:
+            if frame.type == "llm_stream_chunk" and frame.content:
                 yield frame.content
 
     def _iterate(self, channels: frozenset[str] | None) -> Iterator[StreamFrame]:
@@ -328,9 +328,9 @@ class AsyncStreamSession:
         return _AsyncProjection(self, check_channels(channels))
 
     async def text(self) -> AsyncIterator[str]:
-        """Plain text chunks (C11)."""
+        """Plain answer text chunks (C11): ``llm_stream_chunk`` content, without reasoning."""
         async for frame in self._aiterate(frozenset({"llm"})):
-            if frame.content:
+            if frame.type == "llm_stream_chunk" and frame.content:
                 yield frame.content
 
     async def _aiterate(self, channels: frozenset[str] | None) -> AsyncIterator[StreamFrame]:

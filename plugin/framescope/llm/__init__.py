@@ -1,0 +1,31 @@
+"""Direct LLM calls and streamed LLM calls as frames (C8, C11).
+
+``LLM`` is the public entry point; ``framescope.llm.providers`` holds the backends.
+"""
+
+from __future__ import annotations
+
+from framescope.llm._messages import REDACTED
+from framescope.llm.errors import LLMToolLoopError, UnknownToolError
+from framescope.llm.llm import LLM
+from framescope.llm.providers import (
+    LLMConfigurationError,
+    LLMConnectionError,
+    LLMError,
+    LLMHTTPError,
+    LLMProtocolError,
+    LLMTimeoutError,
+)
+
+__all__ = [
+    "LLM",
+    "REDACTED",
+    "LLMConfigurationError",
+    "LLMConnectionError",
+    "LLMError",
+    "LLMHTTPError",
+    "LLMProtocolError",
+    "LLMTimeoutError",
+    "LLMToolLoopError",
+    "UnknownToolError",
+]

@@ -1,0 +1,281 @@
+"""One LLM call as one ``llm_call_started`` → ``llm_call_completed``/``llm_call_failed``
+lifecycle: the provider rounds (one, or more when tools run), deltas mapped to frames,
+and the closing frame's payload (result, usage, finish reason, time to first token).
+
+The mapping lives here once for the sync and async paths; only the I/O differs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from framescope.llm._cancel import abort_on_cancel
+from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
+from framescope.llm._tools import ToolRunner, tool_names
+from framescope.llm.errors import LLMToolLoopError
+from framescope.llm.providers import (
+    Completion,
+    LLMProtocolError,
+    Provider,
+    ProviderRequest,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+)
+from framescope.telemetry.config import get_runtime
+from framescope.telemetry.run import emit, emit_token, lifecycle
+from framescope.types._feed import StreamClosed
+
+_perf = time.perf_counter
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """Everything one call needs, fixed before it starts (so the LLM is never mutated)."""
+
+    provider: Provider
+    provider_name: str
+    model: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] | None
+    runner: ToolRunner | None
+    stream: bool
+    temperature: float | None
+    max_tokens: int | None
+    extra: dict[str, Any]
+    max_tool_rounds: int
+
+    def request(self, messages: list[dict[str, Any]]) -> ProviderRequest:
+        return ProviderRequest(
+            model=self.model,
+            messages=messages,
+            tools=self.tools,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            extra=dict(self.extra),
+        )
+
+    def started_data(self, capture: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {"model": self.model, "provider": self.provider_name, "stream": self.stream}
+        if self.provider.base_url:
+            data["base_url"] = self.provider.base_url
+        if self.temperature is not None:
+            data["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            data["max_tokens"] = self.max_tokens
+        if self.extra:
+            data["settings"] = dict(self.extra)
+        if self.tools:
+            data["tools"] = tool_names(self.tools)
+        data["messages"] = recorded_messages(self.messages, capture)
+        data["content_redacted"] = not capture
+        return data
+
+
+@dataclass(slots=True)
+class Tally:
+    """What the closing frame reports, summed over the call's provider rounds."""
+
+    started: float = field(default_factory=_perf)
+    first_token: float | None = None
+    rounds: int = 0
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    def add(self, completion: Completion) -> None:
+        self.rounds += 1
+        if completion.input_tokens is not None:
+            self.input_tokens = (self.input_tokens or 0) + completion.input_tokens
+        if completion.output_tokens is not None:
+            self.output_tokens = (self.output_tokens or 0) + completion.output_tokens
+
+    def closing_data(self, final: Completion, plan: CallPlan, capture: bool) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "result": final.text if capture else REDACTED,
+            "finish_reason": final.finish_reason,
+            "response_model": final.response_model,
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+            "rounds": self.rounds,
+        }
+        if self.first_token is not None:
+            data["time_to_first_token_s"] = round(self.first_token - self.started, 6)
+        if final.thinking and not plan.stream:  # streamed thinking is already in the frames
+            data["thinking"] = final.thinking if capture else REDACTED
+        if final.tool_calls:  # asked for, but nothing here may run them: the caller's to handle
+            data["tool_calls"] = recorded_tool_calls(final.tool_calls, capture)
+        return data
+
+
+def _loop_error(plan: CallPlan, final: Completion) -> LLMToolLoopError:
+    names = ", ".join(call.name for call in final.tool_calls)
+    return LLMToolLoopError(
+        f"model {plan.model!r} still asked for tools ({names}) after {plan.max_tool_rounds} tool rounds; "
+        "the call was stopped. Raise LLM(max_tool_rounds=...) if the task really needs more rounds, "
+        "or check that the tools' results answer what the model asks.",
+        base_url=plan.provider.base_url,
+        model=plan.model,
+    )
+
+
+def _no_completion(plan: CallPlan) -> LLMProtocolError:
+    return LLMProtocolError(
+        f"provider {plan.provider_name!r} ended the stream for model {plan.model!r} without a final "
+        "Completion; this is a bug in the provider.",
+        base_url=plan.provider.base_url,
+        model=plan.model,
+    )
+
+
+# =========================================================================================
+# sync
+# =========================================================================================
+
+
+@contextmanager
+def _metered(plan: CallPlan, tally: Tally) -> Iterator[None]:
+    """Record the call in the GenAI client metrics (duration, time to first chunk, tokens)."""
+    error_type: str | None = None
+    try:
+        yield
+    except BaseException as exc:
+        error_type = type(exc).__name__
+        raise
+    finally:
+        metrics = get_runtime().metrics
+        if metrics is not None:
+            metrics.llm_call(
+                model=plan.model,
+                provider=plan.provider_name,
+                operation="chat",
+                duration_s=_perf() - tally.started,
+                time_to_first_token_s=(tally.first_token - tally.started) if tally.first_token is not None else None,
+                input_tokens=tally.input_tokens,
+                output_tokens=tally.output_tokens,
+                error_type=error_type,
+            )
+
+
+def run_call(plan: CallPlan) -> str:
+    """Run the call (and its tool rounds) in the current run; returns the answer text."""
+    capture = get_runtime().capture_message_content
+    conversation = list(plan.messages)
+    tally = Tally()
+    with _metered(plan, tally), lifecycle(
+        "llm_call_started", plan.started_data(capture), finished="llm_call_completed", failed="llm_call_failed"
+    ) as call:
+        while True:
+            request = plan.request(conversation)
+            final = _stream_round(plan, request, tally, capture) if plan.stream else plan.provider.complete(request)
+            tally.add(final)
+            if not final.tool_calls or plan.runner is None:
+                break
+            if tally.rounds > plan.max_tool_rounds:
+                raise _loop_error(plan, final)
+            conversation.append(assistant_tool_message(final))
+            for tool_call in final.tool_calls:
+                conversation.append(plan.runner.run(tool_call))
+        call.data.update(tally.closing_data(final, plan, capture))
+    return final.text
+
+
+def _stream_round(plan: CallPlan, request: ProviderRequest, tally: Tally, capture: bool) -> Completion:
+    deltas = plan.provider.stream(request)
+    final: Completion | None = None
+    token = emit_token
+    try:
+        with abort_on_cancel(deltas.close) as watch:
+            try:
+                for delta in deltas:
+                    kind = type(delta)
+                    if kind is TextDelta:
+                        if tally.first_token is None:
+                            tally.first_token = _perf()
+                        token("llm_stream_chunk", delta.text if capture else "")  # type: ignore[union-attr]
+                    elif kind is ThinkingDelta:
+                        if tally.first_token is None:
+                            tally.first_token = _perf()
+                        token("llm_thinking_chunk", delta.text if capture else "")  # type: ignore[union-attr]
+                    elif kind is ToolCallDelta:
+                        emit("llm_tool_call_delta", _tool_delta_data(delta, capture))  # type: ignore[arg-type]
+                    elif kind is Completion:
+                        final = delta  # type: ignore[assignment]
+            except Exception:
+                if watch.fired:  # the consumer closed the session mid-read
+                    raise StreamClosed() from None
+                raise
+            if final is None and watch.fired:
+                raise StreamClosed()
+    finally:
+        deltas.close()  # releases the HTTP response on every path, cancellation included
+    if final is None:
+        raise _no_completion(plan)
+    return final
+
+
+def _tool_delta_data(delta: ToolCallDelta, capture: bool) -> dict[str, Any]:
+    return {
+        "index": delta.index,
+        "id": delta.id,
+        "name": delta.name,
+        "arguments_fragment": delta.arguments_fragment if capture else "",
+    }
+
+
+# =========================================================================================
+# async
+# =========================================================================================
+
+
+async def arun_call(plan: CallPlan) -> str:
+    """The async twin of :func:`run_call` (async provider I/O, async tools awaited)."""
+    capture = get_runtime().capture_message_content
+    conversation = list(plan.messages)
+    tally = Tally()
+    with _metered(plan, tally), lifecycle(
+        "llm_call_started", plan.started_data(capture), finished="llm_call_completed", failed="llm_call_failed"
+    ) as call:
+        while True:
+            request = plan.request(conversation)
+            if plan.stream:
+                final = await _astream_round(plan, request, tally, capture)
+            else:
+                final = await plan.provider.acomplete(request)
+            tally.add(final)
+            if not final.tool_calls or plan.runner is None:
+                break
+            if tally.rounds > plan.max_tool_rounds:
+                raise _loop_error(plan, final)
+            conversation.append(assistant_tool_message(final))
+            for tool_call in final.tool_calls:
+                conversation.append(await plan.runner.arun(tool_call))
+        call.data.update(tally.closing_data(final, plan, capture))
+    return final.text
+
+
+async def _astream_round(plan: CallPlan, request: ProviderRequest, tally: Tally, capture: bool) -> Completion:
+    deltas = plan.provider.astream(request)
+    final: Completion | None = None
+    try:
+        async for delta in deltas:
+            kind = type(delta)
+            if kind is TextDelta:
+                if tally.first_token is None:
+                    tally.first_token = _perf()
+                emit_token("llm_stream_chunk", delta.text if capture else "")  # type: ignore[union-attr]
+            elif kind is ThinkingDelta:
+                if tally.first_token is None:
+                    tally.first_token = _perf()
+                emit_token("llm_thinking_chunk", delta.text if capture else "")  # type: ignore[union-attr]
+            elif kind is ToolCallDelta:
+                emit("llm_tool_call_delta", _tool_delta_data(delta, capture))  # type: ignore[arg-type]
+            elif kind is Completion:
+                final = delta  # type: ignore[assignment]
+    finally:
+        await deltas.aclose()
+    if final is None:
+        raise _no_completion(plan)
+    return final
