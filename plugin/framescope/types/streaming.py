@@ -163,7 +163,47 @@ class _SessionState:
             raise self.feed.error
 
 
-class StreamSession:
+class _SessionOutcome:
+    """What sync and async sessions say about their run (shared, so the two cannot drift)."""
+
+    _state: _SessionState
+
+    @property
+    def result(self) -> Any:
+        """The run's result; ``RuntimeError`` before the end, the run's exception after a failure."""
+        return self._state.result()
+
+    @property
+    def frames(self) -> list[StreamFrame]:
+        """Every frame read so far (a copy)."""
+        return list(self._state.frames)
+
+    @property
+    def trace_id(self) -> str | None:
+        """Hex trace id of the run, once its first span has started."""
+        return self._state.feed.trace_id
+
+    @property
+    def run_id(self) -> str | None:
+        """framescope's id of the run (the ``framescope.run.id`` span attribute)."""
+        return self._state.feed.run_id
+
+    @property
+    def is_exhausted(self) -> bool:
+        return self._state.exhausted
+
+    @property
+    def is_completed(self) -> bool:
+        """True once the run ended successfully and every frame has been read."""
+        feed = self._state.feed
+        return self._state.exhausted and feed.error is None and not feed.cancelled
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self._state.feed.cancelled
+
+
+class StreamSession(_SessionOutcome):
     """A synchronous stream of a run's frames, with channel projections (C3–C6, C10)."""
 
     def __init__(self, feed: FrameFeed) -> None:
@@ -223,41 +263,6 @@ class StreamSession:
                 return
             state.absorb(state.feed.next_batch())
 
-    # -- outcome ---------------------------------------------------------------------
-    @property
-    def result(self) -> Any:
-        """The run's result; ``RuntimeError`` before the end, the run's exception after a failure."""
-        return self._state.result()
-
-    @property
-    def frames(self) -> list[StreamFrame]:
-        """Every frame read so far (a copy)."""
-        return list(self._state.frames)
-
-    @property
-    def trace_id(self) -> str | None:
-        """Hex trace id of the run, once its first span has started."""
-        return self._state.feed.trace_id
-
-    @property
-    def run_id(self) -> str | None:
-        """framescope's id of the run (the ``framescope.run.id`` span attribute)."""
-        return self._state.feed.run_id
-
-    @property
-    def is_exhausted(self) -> bool:
-        return self._state.exhausted
-
-    @property
-    def is_completed(self) -> bool:
-        """True once the run ended successfully and every frame has been read."""
-        feed = self._state.feed
-        return self._state.exhausted and feed.error is None and not feed.cancelled
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self._state.feed.cancelled
-
     # -- cleanup ---------------------------------------------------------------------
     def close(self) -> None:
         """Stop the run at its next emit point and release the session; returns promptly."""
@@ -292,7 +297,7 @@ class _AsyncProjection:
         return self._session._aiterate(self._channels)
 
 
-class AsyncStreamSession:
+class AsyncStreamSession(_SessionOutcome):
     """The asynchronous twin of :class:`StreamSession` (C7): ``async with`` / ``async for``."""
 
     def __init__(self, feed: FrameFeed) -> None:
@@ -347,35 +352,6 @@ class AsyncStreamSession:
                 state.finish_iteration()
                 return
             state.absorb(await state.feed.next_batch_async())
-
-    @property
-    def result(self) -> Any:
-        return self._state.result()
-
-    @property
-    def frames(self) -> list[StreamFrame]:
-        return list(self._state.frames)
-
-    @property
-    def trace_id(self) -> str | None:
-        return self._state.feed.trace_id
-
-    @property
-    def run_id(self) -> str | None:
-        return self._state.feed.run_id
-
-    @property
-    def is_exhausted(self) -> bool:
-        return self._state.exhausted
-
-    @property
-    def is_completed(self) -> bool:
-        feed = self._state.feed
-        return self._state.exhausted and feed.error is None and not feed.cancelled
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self._state.feed.cancelled
 
     async def aclose(self) -> None:
         """Stop the run at its next emit point; never blocks the event loop for long."""
