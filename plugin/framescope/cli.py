@@ -133,40 +133,151 @@ def doctor() -> None:
 
 
 @main.command("replay")
-@click.argument("source", type=click.Path(dir_okay=False))
-@click.option("--trace-id", default=None, help="Trace to replay (hex); default: the newest run.")
+@click.argument("source")
+@click.option("--trace-id", default=None,
+              help="Trace to replay (hex); default: the newest run (or the id in a trace URL).")
+@click.option("--run-id", default=None, help="Run to replay when the trace holds several (see --list).")
+@click.option("--all-runs", is_flag=True, help="Replay every run of the trace in order (a whole conversation).")
 @click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS), help="Only these channels.")
 @click.option("--speed", type=float, default=None, help="Pace at the original timing times SPEED.")
 @click.option("--format", "fmt", type=click.Choice(["text", "jsonl"]), default="text", show_default=True)
 @click.option("--allow-torn", is_flag=True, help="Replay a file whose last line is cut off.")
+@click.option("--strict", is_flag=True, help="Fail if the trace is missing frames instead of warning.")
+@click.option("--list", "list_only", is_flag=True, help="List the runs in the source instead of replaying.")
+@click.option("--reconstruct", is_flag=True, help="Rebuild frames from another instrumentation's GenAI spans "
+              "when the trace holds no framescope run (best effort, marked as reconstructed).")
+@click.option("--backend", type=click.Choice(["auto", "jaeger", "tempo"]), default="auto", show_default=True,
+              help="Trace backend behind a URL SOURCE.")
+@click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="HTTP header for the backend.")
+@click.option("--token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None, show_envvar=True,
+              help="Bearer token for the backend.")
+@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the backend.")
 def replay_command(
-    source: str, trace_id: str | None, channels: tuple[str, ...], speed: float | None, fmt: str, allow_torn: bool
+    source: str,
+    trace_id: str | None,
+    run_id: str | None,
+    all_runs: bool,
+    channels: tuple[str, ...],
+    speed: float | None,
+    fmt: str,
+    allow_torn: bool,
+    strict: bool,
+    list_only: bool,
+    reconstruct: bool,
+    backend: str,
+    headers: tuple[str, ...],
+    token: str | None,
+    timeout: float,
 ) -> None:
-    """Replay a run, frame for frame, from a trace file."""
-    from framescope import replay
+    """Replay a run, frame for frame, from a trace file or a Jaeger/Tempo URL.
 
-    try:
-        session = replay.from_file(source, trace_id, speed=speed, allow_torn=allow_torn)
-    except (OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    SOURCE is a file (the embedded trace file, or a trace saved from Jaeger, Tempo or an OTLP
+    exporter: the format is recognised by content) or a backend URL: a base URL with
+    --trace-id, or a trace URL (.../trace/ID, .../api/traces/ID, .../api/v3/traces/ID,
+    .../api/v2/traces/ID).
+    """
+    from framescope import replay
+    from framescope.replay.errors import TraceFetchError
+
+    is_url = source.startswith(("http://", "https://"))
+    fetch: dict[str, Any] = {}
+    if is_url:
+        fetch = {"backend": backend, "headers": _parse_headers(headers), "token": token, "timeout": timeout}
+    with _replay_warnings_to_stderr():
+        try:
+            if list_only:
+                _print_runs(replay.list_runs(source, trace_id, reconstruct=reconstruct, allow_torn=allow_torn,
+                                             **fetch), fmt)
+                return
+            options: dict[str, Any] = {"run_id": run_id, "all_runs": all_runs, "speed": speed, "strict": strict,
+                                       "reconstruct": reconstruct}
+            if is_url:
+                session = replay.from_url(source, trace_id, **fetch, **options)
+            else:
+                session = replay.from_file(source, trace_id, allow_torn=allow_torn, **options)
+        except (OSError, ValueError, TraceFetchError) as exc:
+            raise click.ClickException(str(exc)) from None
+    if session.reconstructed:
+        click.echo("note: this trace holds no framescope run; the frames are reconstructed from its "
+                   "GenAI spans (best effort, not what a client streamed)", err=True)
     _print_session(session, channels, fmt)
+
+
+def _parse_headers(headers: tuple[str, ...]) -> dict[str, str]:
+    parsed: dict[str, str] = {}
+    for header in headers:
+        name, sep, value = header.partition(":")
+        if not sep:
+            name, sep, value = header.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{header!r} is not 'NAME: VALUE'", param_hint="--header")
+        parsed[name.strip()] = value.strip()
+    return parsed
+
+
+class _replay_warnings_to_stderr:
+    """Show replay's warnings (missing frames) as one ``warning:`` line each on stderr,
+    so ``--format jsonl`` output on stdout stays clean."""
+
+    def __enter__(self) -> None:
+        import logging
+
+        self._logger = logging.getLogger("framescope.replay")
+        self._handler = logging.StreamHandler(sys.stderr)
+        self._handler.setFormatter(logging.Formatter("warning: %(message)s"))
+        self._propagate = self._logger.propagate
+        self._logger.addHandler(self._handler)
+        self._logger.propagate = False
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self._handler)
+        self._logger.propagate = self._propagate
+
+
+def _print_runs(runs: list[Any], fmt: str) -> None:
+    import json
+
+    if not runs:
+        raise click.ClickException("the source holds no framescope run (use --reconstruct for other GenAI traces)")
+    for run in runs:
+        click.echo(json.dumps(run.to_json()) if fmt == "jsonl" else run.describe())
+
+
+def _frame_json(frame: StreamFrame) -> str:
+    """``frame.model_dump_json()``; for data holding a lone surrogate (which pydantic cannot
+    write as UTF-8) the same line with that data \\u-escaped, instead of a crash."""
+    try:
+        return frame.model_dump_json()
+    except ValueError:
+        import json
+
+        head = frame.model_dump_json(exclude={"data"})
+        return head[:-1] + ',"data":' + json.dumps(frame.data, separators=(",", ":")) + "}"
 
 
 def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) -> None:
     frames: Any = session.interleave(channels) if channels else session.events
-    if fmt == "jsonl":
-        out = sys.stdout
-        for frame in frames:
-            out.write(frame.model_dump_json() + "\n")
-        return
-    renderer = FrameRenderer(Console())
+    renderer = FrameRenderer(Console()) if fmt == "text" else None
+    out = sys.stdout
+    last_seq = -1
     try:
         for frame in frames:
+            if renderer is None:
+                out.write(_frame_json(frame) + "\n")
+                continue
+            seq = frame.seq if frame.seq is not None else last_seq + 1
+            if seq <= last_seq:  # seq restarts: the next run of a whole-conversation replay
+                renderer.finish()
+            last_seq = seq
             renderer.render(frame)
-    except RuntimeError as exc:  # a replayed failed run ends by raising its failure
+    except RuntimeError as exc:  # a replayed failed or cancelled run ends by raising it
+        if renderer is not None:
+            renderer.finish()
+        out.flush()
+        what = "was cancelled" if "cancelled" in type(exc).__name__.lower() else "failed"
+        raise click.ClickException(f"the replayed run {what}: {exc}") from None
+    if renderer is not None:
         renderer.finish()
-        raise click.ClickException(f"the replayed run failed: {exc}") from None
-    renderer.finish()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,17 +1,28 @@
 """Post-hoc replay: rebuild, frame for frame, what a run streamed, from its exported trace (D5).
 
-``from_file`` reads the embedded trace file (or any saved trace document); ``from_records``
-takes spans already parsed from any source.  Both return a session with the live API.
+Sources: ``from_file`` (the embedded trace file or any saved trace document, format
+recognised by content), ``from_url``/``from_jaeger``/``from_tempo`` (a trace backend),
+``from_records`` (spans already parsed).  Each returns a session with the live API; the
+``afrom_*`` coroutines return the async session.  ``list_runs`` says which runs a source
+holds, ``replay_all`` replays all runs of a trace (a whole conversation) as one session,
+``find_traces`` searches a backend for trace ids.  docs/replay.md is the user's guide.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any, Literal, overload
 
-from framescope.replay.errors import TornTraceFileError, TraceFormatError
+from framescope.replay._gc import paused_gc
+from framescope.replay.catalog import RunInfo, describe_run, select_run, select_runs
+from framescope.replay.errors import TornTraceFileError, TraceFetchError, TraceFormatError, TraceNotFoundError
+from framescope.replay.fetch import Backend
+from framescope.replay.reconstruct import reconstruct_runs
+from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces, parse_trace_url
 from framescope.replay.session import (
     AsyncReplaySession,
     IncompleteTraceError,
@@ -21,6 +32,7 @@ from framescope.replay.session import (
     ReplaySession,
     describe_gaps,
     replay_run,
+    replay_runs,
 )
 from framescope.replay.sources.detect import parse_trace_document
 from framescope.telemetry.codec import DecodedRun, decode_runs
@@ -36,13 +48,32 @@ __all__ = [
     "ReplaySession",
     "ReplayedRunCancelled",
     "ReplayedRunFailed",
+    "RunInfo",
     "TornTraceFileError",
+    "TraceFetchError",
     "TraceFormatError",
+    "TraceNotFoundError",
+    "afrom_file",
+    "afrom_url",
+    "find_traces",
     "from_file",
+    "from_jaeger",
     "from_records",
+    "from_tempo",
+    "from_url",
+    "list_runs",
+    "load_records",
     "load_runs",
+    "parse_trace_url",
+    "replay_all",
+    "replay_run",
+    "replay_runs",
+    "runs",
     "select_run",
 ]
+
+#: What a replay source may be: a trace file path, a backend URL, or parsed span records.
+Source = str | os.PathLike[str] | Iterable[SpanRecord]
 
 
 def load_records(path: str | os.PathLike[str], *, allow_torn: bool = False) -> list[SpanRecord]:
@@ -56,7 +87,9 @@ def load_records(path: str | os.PathLike[str], *, allow_torn: bool = False) -> l
     if file.is_dir():
         raise IsADirectoryError(f"{file} is a directory; pass the trace file inside it")
     try:
-        return parse_trace_document(file.read_bytes())
+        content = file.read_bytes()
+        with paused_gc():
+            return parse_trace_document(content)
     except TornTraceFileError as exc:
         if not allow_torn:
             raise TornTraceFileError(
@@ -70,45 +103,53 @@ def load_records(path: str | os.PathLike[str], *, allow_torn: bool = False) -> l
         raise TraceFormatError(f"{file}: {exc}") from None
 
 
-def load_runs(records: Iterable[SpanRecord]) -> list[DecodedRun]:
-    """Every framescope run in ``records``, oldest first."""
-    return decode_runs(records)
+def load_runs(records: Iterable[SpanRecord], *, reconstruct: bool = False) -> list[DecodedRun]:
+    """Every framescope run in ``records``, oldest first.
+
+    With ``reconstruct=True`` and no framescope run in ``records``, the runs rebuilt from
+    other instrumentations' GenAI spans (one per trace; see ``replay.reconstruct``).
+    """
+    runs, _ = _runs_of(list(records), None, reconstruct)
+    return runs
 
 
-def select_run(
-    runs: list[DecodedRun],
-    *,
-    trace_id: str | None = None,
-    run_id: str | None = None,
-    source: str = "the trace",
-) -> DecodedRun:
-    """Pick one run: by run id, else the newest run of ``trace_id``, else the newest run."""
-    if not runs:
-        raise ReplayError(
-            f"{source} holds no framescope run (no span has a framescope.run.id attribute); "
-            "it was not written by framescope. To replay another instrumentation's GenAI spans "
-            "use the reconstructing replay (framescope replay --reconstruct)."
-        )
-    candidates = runs
+def _runs_of(
+    records: list[SpanRecord], trace_id: str | None, reconstruct: bool
+) -> tuple[list[DecodedRun], bool]:
+    """Decoded runs, or reconstructed ones when allowed and the wanted trace has none."""
+    with paused_gc():
+        runs = decode_runs(records)
+    if not reconstruct:
+        return runs, False
     if trace_id is not None:
         wanted = normalize_trace_id(trace_id)
-        candidates = [run for run in runs if wanted in run.trace_ids]
-        if not candidates:
-            known = sorted({t for run in runs for t in run.trace_ids})
-            shown = ", ".join(known[-5:])
-            raise ReplayError(
-                f"trace {wanted} is not in {source}; it holds {len(known)} trace(s), the newest: {shown}"
+        if any(wanted in run.trace_ids for run in runs):
+            return runs, False
+        return reconstruct_runs(r for r in records if r.trace_id == wanted), True
+    if runs:
+        return runs, False
+    return reconstruct_runs(records), True
+
+
+def _warn_gaps(runs: list[DecodedRun], source: str) -> None:
+    for run in runs:
+        if run.gaps:
+            logger.warning(
+                "run %s in %s is missing frames with seq %s; replaying the %d frames that are there",
+                run.run_id, source, describe_gaps(run.gaps), len(run.frames),
             )
-    if run_id is not None:
-        chosen = [run for run in candidates if run.run_id == run_id]
-        if not chosen:
-            raise ReplayError(
-                f"run {run_id!r} is not in {source}"
-                + (f" (trace {trace_id})" if trace_id else "")
-                + f"; runs there: {', '.join(run.run_id for run in candidates[-10:])}"
-            )
-        return chosen[0]
-    return candidates[-1]
+
+
+@overload
+def from_records(
+    records: Iterable[SpanRecord], *, asynchronous: Literal[False] = False, **options: Any
+) -> ReplaySession: ...
+
+
+@overload
+def from_records(
+    records: Iterable[SpanRecord], *, asynchronous: Literal[True], **options: Any
+) -> AsyncReplaySession: ...
 
 
 def from_records(
@@ -116,20 +157,35 @@ def from_records(
     *,
     trace_id: str | None = None,
     run_id: str | None = None,
+    all_runs: bool = False,
     speed: float | None = None,
     strict: bool = False,
+    reconstruct: bool = False,
+    asynchronous: bool = False,
     source: str = "the trace",
-) -> ReplaySession:
-    """Replay one run from span records (see :func:`select_run` for which)."""
-    run = select_run(load_runs(records), trace_id=trace_id, run_id=run_id, source=source)
-    if run.gaps and not strict:
-        logger.warning(
-            "run %s in %s is missing frames with seq %s; replaying the %d frames that are there",
-            run.run_id, source, describe_gaps(run.gaps), len(run.frames),
+) -> ReplaySession | AsyncReplaySession:
+    """Replay from span records: one run (``run_id``, else the newest, of ``trace_id`` if
+    given), or with ``all_runs=True`` every run of the trace in order, as one session.
+
+    Missing frames are logged as a warning naming their ``seq`` and kept in
+    ``session.gaps``; ``strict=True`` raises :class:`IncompleteTraceError` instead.
+    ``reconstruct=True`` allows a best-effort replay of a trace that holds no framescope run
+    (``session.reconstructed`` is then True).  ``asynchronous=True`` returns an
+    :class:`AsyncReplaySession` instead of a :class:`ReplaySession`.
+    """
+    runs, reconstructed = _runs_of(list(records), trace_id, reconstruct)
+    if reconstructed and not runs:
+        raise ReplayError(
+            f"{source} holds neither a framescope run nor GenAI spans (no span has "
+            "gen_ai.operation.name) to reconstruct one from"
+            + (f" in trace {normalize_trace_id(trace_id)}" if trace_id else "")
         )
-    session = replay_run(run, speed=speed, strict=strict)
-    assert isinstance(session, ReplaySession)
-    return session
+    chosen = select_runs(runs, trace_id=trace_id, run_id=run_id, all_runs=all_runs, source=source)
+    if reconstructed:
+        logger.info("%s holds no framescope run; replaying frames reconstructed from its GenAI spans", source)
+    if not strict:
+        _warn_gaps(chosen, source)
+    return replay_runs(chosen, speed=speed, strict=strict, asynchronous=asynchronous, reconstructed=reconstructed)
 
 
 def from_file(
@@ -137,17 +193,143 @@ def from_file(
     trace_id: str | None = None,
     *,
     run_id: str | None = None,
+    all_runs: bool = False,
     speed: float | None = None,
     strict: bool = False,
     allow_torn: bool = False,
+    reconstruct: bool = False,
 ) -> ReplaySession:
     """Replay a run from a trace file: by ``trace_id`` (hex), else the newest run in the file.
 
     ``speed`` paces frames at the original timing (``1.0``, ``2.0`` ...; ``None`` = as fast as
     possible).  A missing file, a torn last line (unless ``allow_torn``), a file with no
-    framescope run and an unknown trace id each raise a clear error.
+    framescope run and an unknown trace id each raise a clear error.  The other options are
+    :func:`from_records`'.
     """
     records = load_records(path, allow_torn=allow_torn)
     return from_records(
-        records, trace_id=trace_id, run_id=run_id, speed=speed, strict=strict, source=str(path)
+        records, trace_id=trace_id, run_id=run_id, all_runs=all_runs, speed=speed, strict=strict,
+        reconstruct=reconstruct, source=str(path),
+    )
+
+
+def from_url(
+    url_or_base: str,
+    trace_id: str | None = None,
+    *,
+    backend: Backend = "auto",
+    run_id: str | None = None,
+    all_runs: bool = False,
+    speed: float | None = None,
+    strict: bool = False,
+    reconstruct: bool = False,
+    headers: Mapping[str, str] | None = None,
+    token: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ReplaySession:
+    """Replay a run from Jaeger or Tempo.
+
+    ``url_or_base`` is a query base URL (``http://jaeger:16686``, ``http://tempo:3200``) with
+    ``trace_id``, or a full trace URL (``.../trace/<id>``, ``.../api/traces/<id>``,
+    ``.../api/v3/traces/<id>``, ``.../api/v2/traces/<id>``).  The raw trace is asked for (no
+    backend rewriting); ``token`` is sent as a bearer token, ``headers`` as given (e.g.
+    ``{"X-Scope-OrgID": "tenant"}``).  Fetch failures raise :class:`TraceFetchError` (or
+    :class:`TraceNotFoundError`) naming the URL; the other options are :func:`from_records`'.
+    """
+    return _from_url(
+        url_or_base, trace_id, backend=backend, run_id=run_id, all_runs=all_runs, speed=speed,
+        strict=strict, reconstruct=reconstruct, headers=headers, token=token, timeout=timeout,
+    )
+
+
+def _from_url(url_or_base: str, trace_id: str | None, *, backend: Backend = "auto",
+              headers: Mapping[str, str] | None = None, token: str | None = None,
+              timeout: float = DEFAULT_TIMEOUT, **options: Any) -> Any:
+    records, location = fetch_records(
+        url_or_base, trace_id, backend=backend, headers=headers, token=token, timeout=timeout
+    )
+    return from_records(
+        records, trace_id=location.trace_id, source=f"trace {location.trace_id} at {location.base_url}", **options
+    )
+
+
+def from_jaeger(base_url: str, trace_id: str, **options: Any) -> ReplaySession:
+    """:func:`from_url` with ``backend="jaeger"`` (v3 API first, then v1; raw traces)."""
+    return from_url(base_url, trace_id, backend="jaeger", **options)
+
+
+def from_tempo(base_url: str, trace_id: str, **options: Any) -> ReplaySession:
+    """:func:`from_url` with ``backend="tempo"`` (v2 API first, then v1)."""
+    return from_url(base_url, trace_id, backend="tempo", **options)
+
+
+async def afrom_file(path: str | os.PathLike[str], trace_id: str | None = None, **options: Any) -> AsyncReplaySession:
+    """:func:`from_file` for asyncio: reads and decodes in a worker thread, returns an
+    :class:`AsyncReplaySession` (``async for frame in session``)."""
+    allow_torn = options.pop("allow_torn", False)
+
+    def build() -> AsyncReplaySession:
+        records = load_records(path, allow_torn=allow_torn)
+        return from_records(records, trace_id=trace_id, asynchronous=True, source=str(path), **options)
+
+    return await asyncio.to_thread(build)
+
+
+async def afrom_url(url_or_base: str, trace_id: str | None = None, **options: Any) -> AsyncReplaySession:
+    """:func:`from_url` for asyncio: fetches and decodes in a worker thread (one HTTP code
+    path for both), returns an :class:`AsyncReplaySession`."""
+    return await asyncio.to_thread(_from_url, url_or_base, trace_id, asynchronous=True, **options)
+
+
+def _records_of(
+    source: Source,
+    trace_id: str | None,
+    *,
+    allow_torn: bool = False,
+    fetch: Mapping[str, Any] | None = None,
+) -> tuple[list[SpanRecord], str | None, str]:
+    """(records, trace id, label) from a path, a backend URL or records."""
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        records, location = fetch_records(source, trace_id, **dict(fetch or {}))
+        return records, location.trace_id, f"trace {location.trace_id} at {location.base_url}"
+    if isinstance(source, (str, os.PathLike)):
+        return load_records(source, allow_torn=allow_torn), trace_id, str(source)
+    return list(source), trace_id, "the trace"
+
+
+def list_runs(
+    source: Source,
+    trace_id: str | None = None,
+    *,
+    reconstruct: bool = False,
+    allow_torn: bool = False,
+    **fetch: Any,
+) -> list[RunInfo]:
+    """The runs a file, a backend trace URL or records hold, oldest first (of ``trace_id``
+    if given); ``fetch`` takes :func:`from_url`'s connection options."""
+    records, trace_id, _ = _records_of(source, trace_id, allow_torn=allow_torn, fetch=fetch)
+    found, reconstructed = _runs_of(records, trace_id, reconstruct)
+    if trace_id is not None:
+        wanted = normalize_trace_id(trace_id)
+        found = [run for run in found if wanted in run.trace_ids]
+    return [describe_run(run, reconstructed=reconstructed) for run in found]
+
+
+runs = list_runs
+
+
+def replay_all(
+    source: Source,
+    trace_id: str | None = None,
+    *,
+    allow_torn: bool = False,
+    asynchronous: bool = False,
+    **options: Any,
+) -> ReplaySession | AsyncReplaySession:
+    """Every run of a trace (``trace_id``, else the newest trace) in order, as one session:
+    a whole conversation.  ``options`` are :func:`from_records`' and :func:`from_url`'s."""
+    fetch = {k: options.pop(k) for k in ("backend", "headers", "token", "timeout") if k in options}
+    records, trace_id, label = _records_of(source, trace_id, allow_torn=allow_torn, fetch=fetch)
+    return from_records(
+        records, trace_id=trace_id, all_runs=True, asynchronous=asynchronous, source=label, **options
     )

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from framescope.replay._gc import paused_gc
 from framescope.replay.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay.sources.detect import parse_trace_document
 from framescope.telemetry.records import SpanRecord, normalize_trace_id
@@ -184,7 +185,8 @@ class TraceFetcher:
 
     def _parse(self, response: httpx.Response, url: str) -> list[SpanRecord]:
         try:
-            return parse_trace_document(response.content)
+            with paused_gc():
+                return parse_trace_document(response.content)
         except TraceFormatError as exc:
             raise TraceFetchError(
                 f"{url} answered HTTP {response.status_code} with a body that is not a "

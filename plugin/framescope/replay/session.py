@@ -44,11 +44,18 @@ def describe_gaps(gaps: list[tuple[int, int]]) -> str:
 
 
 class _ReplayInfo:
-    """What replay knows beyond the frames: run id, gaps, whether frames were reconstructed."""
+    """What replay knows beyond the frames: run id, gaps, whether frames were reconstructed.
+
+    ``gaps`` lists missing ``seq`` ranges; when a session replays several runs
+    (:func:`replay_runs`), ``run_gaps`` says which run each range belongs to, since ``seq``
+    restarts in every run.  ``run_ids`` lists the replayed runs in order.
+    """
 
     gaps: list[tuple[int, int]]
+    run_gaps: dict[str, list[tuple[int, int]]]
     reconstructed: bool
     trace_ids: list[str]
+    run_ids: list[str]
 
 
 class ReplaySession(StreamSession, _ReplayInfo):
@@ -75,6 +82,18 @@ def _outcome(run: DecodedRun) -> tuple[Any, BaseException | None]:
     return run.result, None
 
 
+def _check_strict(runs: list[DecodedRun]) -> None:
+    broken = [run for run in runs if run.gaps]
+    if not broken:
+        return
+    where = "; ".join(f"run {run.run_id} is missing frames with seq {describe_gaps(run.gaps)}" for run in broken)
+    raise IncompleteTraceError(
+        f"{where}; the trace is partial (dropped spans, a killed process or a torn file). "
+        "Replay without strict=True to get the frames that are there.",
+        [gap for run in broken for gap in run.gaps],
+    )
+
+
 def replay_run(
     run: DecodedRun,
     *,
@@ -84,26 +103,48 @@ def replay_run(
     reconstructed: bool = False,
 ) -> ReplaySession | AsyncReplaySession:
     """A session over ``run``'s frames; ``speed`` paces them (1.0 = original timing)."""
-    if strict and run.gaps:
-        raise IncompleteTraceError(
-            f"run {run.run_id} is missing frames with seq {describe_gaps(run.gaps)}; the trace is "
-            "partial (dropped spans, a killed process or a torn file). Replay without strict=True "
-            "to get the frames that are there.",
-            run.gaps,
-        )
-    result, error = _outcome(run)
+    return replay_runs([run], speed=speed, strict=strict, asynchronous=asynchronous, reconstructed=reconstructed)
+
+
+def replay_runs(
+    runs: list[DecodedRun],
+    *,
+    speed: float | None = None,
+    strict: bool = False,
+    asynchronous: bool = False,
+    reconstructed: bool = False,
+) -> ReplaySession | AsyncReplaySession:
+    """One session over several runs in the given order (a whole conversation).
+
+    Frames keep their run-local ``seq``; the session's outcome (``result`` or the failure
+    iteration raises) is the last run's, as it would be for a client that watched the
+    conversation to its end.  With one run this is :func:`replay_run`.
+    """
+    if not runs:
+        raise ReplayError("nothing to replay: no run was selected")
+    if strict:
+        _check_strict(runs)
+    last = runs[-1]
+    result, error = _outcome(last)
+    if len(runs) == 1:
+        frames = last.frames
+    else:
+        frames = [frame for run in runs for frame in run.frames]
+    trace_ids = list(dict.fromkeys(t for run in runs for t in run.trace_ids))
     feed = ListFeed(
-        run.frames,
+        frames,
         result=result,
         error=error,
-        trace_id=run.trace_ids[0] if run.trace_ids else None,
+        trace_id=trace_ids[0] if trace_ids else None,
         speed=speed,
     )
     session: ReplaySession | AsyncReplaySession = (
         AsyncReplaySession(feed) if asynchronous else ReplaySession(feed)
     )
-    feed.run_id = run.run_id
-    session.gaps = list(run.gaps)
+    feed.run_id = last.run_id if len(runs) == 1 else None
+    session.gaps = [gap for run in runs for gap in run.gaps]
+    session.run_gaps = {run.run_id: list(run.gaps) for run in runs if run.gaps}
     session.reconstructed = reconstructed
-    session.trace_ids = list(run.trace_ids)
+    session.trace_ids = trace_ids
+    session.run_ids = [run.run_id for run in runs]
     return session

@@ -195,7 +195,7 @@ def _read_span(
         ),
         attributes=read_attributes(span.get("attributes"), f"{where}.attributes"),
         events=[
-            _read_event(e, f"{where}.events[{i}]")
+            _fast_event(e) or _read_event(e, f"{where}.events[{i}]")
             for i, e in enumerate(_expect_list(span.get("events"), f"{where}.events"))
         ],
         links=[
@@ -208,6 +208,59 @@ def _read_span(
         scope_name=scope_name,
         scope_version=scope_version,
     )
+
+
+def _fast_event(event: Any) -> EventRecord | None:
+    """The common event (a name, a decimal-string or integer time, simple attributes) read
+    without building a JSON path for every value: a trace holds one event per frame, and
+    the paths only matter for error messages.  ``None`` sends it to :func:`_read_event`,
+    which checks everything and names the path of any fault."""
+    if type(event) is not dict:
+        return None
+    name = event.get("name", "")
+    time = event.get("timeUnixNano")
+    if type(name) is not str or time is None:
+        return None
+    try:
+        number = int(time) if type(time) is str else time
+        if type(number) is not int or not 0 <= number <= _UINT64_MAX:
+            return None
+        attributes = _fast_attributes(event.get("attributes"))
+    except ValueError:
+        return None
+    if attributes is None:
+        return None
+    return EventRecord(name, number, attributes)
+
+
+def _fast_attributes(items: Any) -> Attributes | None:
+    """Attributes whose values are all strings, int64s or bools (framescope writes only
+    these); ``None`` for anything else, to be read by :func:`read_attributes`."""
+    if items is None:
+        return {}
+    if type(items) is not list:
+        return None
+    result: Attributes = {}
+    for item in items:
+        if type(item) is not dict:
+            return None
+        key = item.get("key")
+        value = item.get("value")
+        if type(key) is not str or type(value) is not dict or len(value) != 1:
+            return None
+        for kind, inner in value.items():
+            if kind == "stringValue" and type(inner) is str:
+                result[key] = inner
+            elif kind == "intValue" and (type(inner) is str or type(inner) is int):
+                number = int(inner)
+                if not _INT64_MIN <= number <= _INT64_MAX:
+                    return None
+                result[key] = number
+            elif kind == "boolValue" and type(inner) is bool:
+                result[key] = inner
+            else:
+                return None
+    return result
 
 
 def _read_event(event: Any, where: str) -> EventRecord:
