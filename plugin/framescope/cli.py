@@ -20,47 +20,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the cli 
     ) from None
 
 from framescope.events.routing import CHANNELS
+from framescope.render import FrameRenderer, renderer_for
 from framescope.types.streaming import StreamFrame, StreamSession
-
-_STYLES = {"flow": "cyan", "tools": "magenta", "messages": "green", "lifecycle": "blue", "custom": "yellow"}
-
-
-class FrameRenderer:
-    """Tokens as flowing text, every other frame as one line."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-        self._in_text = False
-
-    def render(self, frame: StreamFrame) -> None:
-        if frame.content:
-            style = "dim" if frame.type == "llm_thinking_chunk" else None
-            self.console.print(frame.content, end="", style=style, highlight=False, soft_wrap=True)
-            self._in_text = True
-            return
-        if self._in_text:
-            self.console.print()
-            self._in_text = False
-        detail = _frame_detail(frame)
-        style = _STYLES.get(frame.channel, "white")
-        self.console.print(
-            f"[dim]{frame.seq:>5}[/dim] [{style}]{frame.channel:<9}[/{style}] {frame.type}"
-            + (f"  [dim]{detail}[/dim]" if detail else ""),
-            highlight=False,
-        )
-
-    def finish(self) -> None:
-        if self._in_text:
-            self.console.print()
-            self._in_text = False
-
-
-def _frame_detail(frame: StreamFrame) -> str:
-    data = frame.data
-    for key in ("tool_name", "method_name", "flow_name", "model", "label", "error"):
-        if key in data:
-            return f"{key}={data[key]!s:.80}"
-    return ""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,41 +31,71 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--token-delay", default=0.01, show_default=True, help="Seconds between streamed tokens.")
-def demo(token_delay: float) -> None:
-    """Stream a small run live, trace it to the embedded file, then replay it."""
+@click.option("--model", default=None, envvar="FRAMESCOPE_DEMO_MODEL",
+              help="An OpenAI-compatible model to use instead of the offline scripted one "
+                   "(with OPENAI_BASE_URL / OPENAI_API_KEY).")
+@click.option("--token-delay", default=0.03, show_default=True, help="Seconds between scripted tokens.")
+@click.option("--replay-speed", default=4.0, show_default=True,
+              help="Replay pace (x the original timing); 0 replays as fast as possible.")
+def demo(model: str | None, token_delay: float, replay_speed: float) -> None:
+    """Run an incident-triage flow live, trace it, then replay it from the trace.
+
+    Offline by default (a scripted LLM streams the answer); with OPENAI_BASE_URL or --model
+    a real endpoint answers.  Traces go to .framescope/traces.jsonl and, when
+    OTEL_EXPORTER_OTLP_ENDPOINT is set, also to that Collector / Jaeger / Tempo.
+    """
+    import os
+
     import framescope
     from framescope import replay
-    from framescope.telemetry.demo_run import demo_run
+    from framescope.demo import DEFAULT_MODEL, IncidentTriage, register_demo_script
 
     console = Console()
-    runtime = framescope.configure()
-    console.rule("[bold]live")
-    session = framescope.stream_call(demo_run, token_delay)
-    renderer = FrameRenderer(console)
+    exporters = os.environ.get("OTEL_TRACES_EXPORTER") or (
+        "file,otlp" if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") else "file"
+    )
+    try:
+        runtime = framescope.configure(exporter=exporters)
+    except ValueError as exc:
+        raise click.ClickException(f"configuration error: {exc}") from None
+    chosen = model or (os.environ.get("OPENAI_MODEL", "gpt-4o-mini") if os.environ.get("OPENAI_BASE_URL") else None)
+    flow = IncidentTriage()
+    if chosen:
+        flow.model = chosen
+    else:
+        register_demo_script(token_delay)
+    where = ", ".join(runtime.exporters) + (f" ({runtime.endpoint})" if runtime.endpoint else "")
+    console.rule(f"[bold]live[/bold]  {flow.model or DEFAULT_MODEL}  traced to {where}")
     started = time.perf_counter()
-    with session:
-        for frame in session:
-            renderer.render(frame)
-    renderer.finish()
+    try:
+        with flow.stream_events() as session, renderer_for(console, "IncidentTriage") as view:
+            for frame in session:
+                view.render(frame)
+    except Exception as exc:
+        raise click.ClickException(f"the demo run failed: {type(exc).__name__}: {exc}") from None
     elapsed = time.perf_counter() - started
-    console.print(f"[bold]result:[/bold] {session.result!r}  ({len(session.frames)} frames in {elapsed:.2f}s)")
+    frames = session.frames
+    console.print(f"[bold]result[/bold] ({len(frames)} frames in {elapsed:.2f}s): {session.result}", highlight=False)
     framescope.flush()
     if runtime.trace_file is None:
-        console.print(f"traces went to {', '.join(runtime.exporters) or 'no exporter'}; nothing to replay locally")
+        console.print("no local trace file (OTEL_TRACES_EXPORTER has no 'file'); nothing to replay here")
         return
-    console.rule("[bold]replayed from the trace file")
-    replayed = replay.from_file(runtime.trace_file, session.trace_id)
-    renderer = FrameRenderer(console)
-    for frame in replayed:
-        renderer.render(frame)
-    renderer.finish()
-    same = replayed.frames == session.frames
-    console.print(
-        f"[bold]{'identical' if same else 'DIFFERENT'}[/bold]: {len(replayed.frames)} frames replayed "
-        f"from {runtime.trace_file} (trace {session.trace_id})"
-    )
-    console.print(f"replay it again: framescope replay {runtime.trace_file} --trace-id {session.trace_id}")
+    console.rule(f"[bold]replayed[/bold] from {runtime.trace_file}")
+    replayed = replay.from_file(runtime.trace_file, session.trace_id, speed=replay_speed or None)
+    with renderer_for(console, "replay") as view:
+        for frame in replayed:
+            view.render(frame)
+    same = replayed.frames == frames
+    verdict = "[bold green]identical[/bold green]" if same else "[bold red]DIFFERENT[/bold red]"
+    console.print(f"{verdict}: {len(replayed.frames)} frames replayed, field for field, from the trace")
+    console.print()
+    console.print("[bold]Next[/bold]")
+    console.print(f"  replay it again:   framescope replay {runtime.trace_file} --trace-id {session.trace_id}")
+    console.print(f"  as JSON lines:     framescope replay {runtime.trace_file} --format jsonl --channel llm")
+    console.print("  see it in Jaeger:  docker compose -f collector-config/compose.yaml up -d, then")
+    console.print("                     OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 framescope demo")
+    console.print(f"                     http://localhost:16686/trace/{session.trace_id}  (Grafana: http://localhost:3000)")
+    console.print("  check the set-up:  framescope doctor")
     if not same:
         sys.exit(1)
 
