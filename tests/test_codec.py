@@ -221,6 +221,8 @@ def test_a_megabyte_payload_and_lone_surrogates_survive_the_file(trace_file):
     replayed = replay.from_file(trace_file, stream.trace_id)
     assert list(replayed) == live
     assert replayed.frames[1].data["big"] == big
+    assert live[1].data["odd"] == "a\ufffdb" and live[2].type == "type\ufffdodd"  # the JSON-safe rule
+    assert all(frame.model_dump_json() for frame in replayed.frames)
 
 
 def test_spans_follow_the_frame_tree_and_links_say_previous_frame(memory_traces):

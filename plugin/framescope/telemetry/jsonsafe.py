@@ -11,6 +11,7 @@ turned into its JSON form once, at emit time (docs/frames.md states the rule):
   ``{"$bytes": <base64>}``; ``Decimal``/``UUID``/``Path`` -> ``str``;
 * ``NaN``/``Infinity`` (which JSON cannot hold) -> the strings ``"NaN"``, ``"Infinity"``,
   ``"-Infinity"``;
+* lone surrogates in strings (which UTF-8, and so JSON on the wire, cannot hold) -> U+FFFD;
 * anything else -> ``{"$repr": repr(value)}`` (truncated to 1,000 characters);
 * values under a secret-looking key (``api_key``, ``authorization``, ``password``, ...)
   -> ``"[REDACTED]"``, so credentials never reach a frame or a span;
@@ -24,6 +25,7 @@ import dataclasses
 import enum
 import json
 import math
+import re
 from datetime import date, datetime, time
 from typing import Any
 
@@ -49,7 +51,19 @@ SECRET_KEYS = frozenset(
     }
 )
 _MAX_DEPTH = 64
-_SCALARS = (str, int, bool, type(None))
+_SCALARS = (int, bool, type(None))
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone surrogates replaced by U+FFFD, so it encodes as UTF-8 (cheap for ASCII)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATES.sub("\ufffd", text)
+    return text
 
 
 def json_safe_data(data: Any) -> dict[str, Any]:
@@ -64,6 +78,8 @@ def json_safe_data(data: Any) -> dict[str, Any]:
 
 def json_safe(value: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
     """Return the JSON form of ``value`` (a new structure; the input is never mutated)."""
+    if isinstance(value, str):
+        return clean_text(value)
     if isinstance(value, _SCALARS):
         return value
     if isinstance(value, float):
@@ -76,7 +92,7 @@ def json_safe(value: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) 
         seen = _seen | {id(value)}
         out: dict[str, Any] = {}
         for key, item in value.items():
-            name = key if isinstance(key, str) else _key_text(key)
+            name = clean_text(key) if isinstance(key, str) else _key_text(key)
             if name.lower() in SECRET_KEYS:
                 out[name] = REDACTED
             else:

@@ -30,7 +30,7 @@ from opentelemetry import trace
 from framescope.events.routing import channel_for
 from framescope.telemetry.codec import RunRecorder, Scope
 from framescope.telemetry.config import Runtime, get_runtime
-from framescope.telemetry.jsonsafe import json_safe_data
+from framescope.telemetry.jsonsafe import clean_text, json_safe_data
 from framescope.types._feed import FrameQueue, StreamClosed
 from framescope.types.streaming import AsyncStreamSession, StreamFrame, StreamSession, make_frame
 
@@ -190,6 +190,7 @@ def emit(
     """
     if not isinstance(event_type, str) or not event_type:
         raise ValueError(f"an event type must be a non-empty string, got {event_type!r}")
+    event_type = clean_text(event_type)
     safe = json_safe_data(data)
     run = _current_run.get()
     if run is None:
@@ -214,6 +215,8 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
     """
     if not isinstance(chunk, str):
         raise TypeError(f"a token chunk must be a str, got {type(chunk).__name__}")
+    if not chunk.isascii():
+        chunk = clean_text(chunk)
     run = _current_run.get()
     if run is None:
         return emit(event_type, {"chunk": chunk, **(extra or {})})
@@ -227,7 +230,7 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
 def _check_namespace(namespace: Any) -> list[str]:
     if not isinstance(namespace, (list, tuple)) or not all(isinstance(p, str) for p in namespace):
         raise ValueError(f"a namespace must be a list of strings, got {namespace!r}")
-    return list(namespace)
+    return [clean_text(part) for part in namespace]
 
 
 class Lifecycle:
