@@ -616,11 +616,18 @@ def _int(value: Any, span: SpanRecord, event: EventRecord | None) -> int:
     raise _bad(span, event, f"expected an integer, found {value!r}")
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+
+
 def _json(value: Any, span: SpanRecord, event: EventRecord | None) -> Any:
     if not isinstance(value, str):
         raise _bad(span, event, f"expected a JSON string, found {type(value).__name__}")
     try:
-        return json.loads(value)
+        # raw_decode skips json.loads' two whitespace scans: the codec writes compact JSON.
+        decoded, end = _raw_decode(value)
+        if end != len(value):
+            raise ValueError(f"extra data at character {end}")
+        return decoded
     except ValueError as exc:
         raise _bad(span, event, f"invalid JSON ({exc}); the value may have been truncated "
                    "by an attribute length limit") from None
