@@ -18,14 +18,14 @@ messages of that turn out of the transcript the next turn reads.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from framescope._sync import run_to_end
 from framescope.experimental._errors import RouteError
 from framescope.experimental._models import ConversationMessage, ConversationState
 from framescope.experimental._routes import BUILTIN_ROUTE, RouteSpec
@@ -210,41 +210,13 @@ def _answer(plan: TurnPlan, route_name: str, turn: Turn) -> str:
         turn.llm = plan.llm()
         reply = handler(turn)
         if inspect.isawaitable(reply):
-            reply = _run_coroutine(reply)
+            reply = run_to_end(reply, thread_name="framescope-turn-handler")
     if not isinstance(reply, str):
         raise RouteError(
             f"route {route_name!r} of {plan.flow_name} returned {type(reply).__name__}; a route handler must "
             "return the reply text (str)"
         )
     return reply
-
-
-def _run_coroutine(awaitable: Any) -> Any:
-    """Finish an async handler from this (sync) thread, also when it already runs a loop."""
-
-    async def wait() -> Any:
-        return await awaitable
-
-    coroutine: Coroutine[Any, Any, Any] = wait()
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    outcome: dict[str, Any] = {}
-    context = contextvars.copy_context()
-
-    def target() -> None:
-        try:
-            outcome["value"] = context.run(asyncio.run, coroutine)
-        except BaseException as exc:  # re-raised in the turn's thread as it was
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name="framescope-turn-handler", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
 
 
 __all__ = ["Turn", "TurnPlan", "current_turn", "run_turn"]

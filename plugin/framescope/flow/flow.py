@@ -10,14 +10,13 @@ as a new trace linked to the paused one.
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from opentelemetry.trace import Link
 
+from framescope._sync import run_to_end
 from framescope.flow.errors import FlowStateError
 from framescope.flow.graph import FlowGraph, graph_of
 from framescope.flow.pause import PendingInput, ask
@@ -189,7 +188,7 @@ class Flow(Generic[StateT]):
 
     def _run_blocking(self, plan: Plan, links: list[Link] | None) -> Any:
         with run_scope(links=links):
-            return _run_to_end(self._execute(plan))
+            return run_to_end(self._execute(plan), thread_name="framescope-flow-kickoff")
 
     async def _run_async(self, plan: Plan, links: list[Link] | None) -> Any:
         with run_scope(links=links):
@@ -212,29 +211,6 @@ class Flow(Generic[StateT]):
     def __repr__(self) -> str:
         status = "paused" if self.pending is not None else "running" if self._active else "idle"
         return f"<{type(self).__name__} {status}>"
-
-
-def _run_to_end(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run a coroutine from sync code, also when this thread already runs an event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    outcome: dict[str, Any] = {}
-    context = contextvars.copy_context()
-
-    def run() -> None:
-        try:
-            outcome["result"] = context.run(asyncio.run, coroutine)
-        except BaseException as exc:  # handed to the caller's thread as it was
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run, name="framescope-flow-kickoff", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["result"]
 
 
 __all__ = ["Flow"]

@@ -182,27 +182,28 @@ def run_call(plan: CallPlan) -> str:
     return final.text
 
 
+def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
+    """Turn one provider delta into frames; the final ``Completion`` is returned, not emitted."""
+    kind = type(delta)
+    if kind is TextDelta or kind is ThinkingDelta:
+        if tally.first_token is None:
+            tally.first_token = _perf()
+        emit_token("llm_stream_chunk" if kind is TextDelta else "llm_thinking_chunk", delta.text if capture else "")
+    elif kind is ToolCallDelta:
+        emit("llm_tool_call_delta", _tool_delta_data(delta, capture))
+    elif kind is Completion:
+        return delta  # type: ignore[no-any-return]
+    return None
+
+
 def _stream_round(plan: CallPlan, request: ProviderRequest, tally: Tally, capture: bool) -> Completion:
     deltas = plan.provider.stream(request)
     final: Completion | None = None
-    token = emit_token
     try:
         with abort_on_cancel(deltas.close) as watch:
             try:
                 for delta in deltas:
-                    kind = type(delta)
-                    if kind is TextDelta:
-                        if tally.first_token is None:
-                            tally.first_token = _perf()
-                        token("llm_stream_chunk", delta.text if capture else "")  # type: ignore[union-attr]
-                    elif kind is ThinkingDelta:
-                        if tally.first_token is None:
-                            tally.first_token = _perf()
-                        token("llm_thinking_chunk", delta.text if capture else "")  # type: ignore[union-attr]
-                    elif kind is ToolCallDelta:
-                        emit("llm_tool_call_delta", _tool_delta_data(delta, capture))  # type: ignore[arg-type]
-                    elif kind is Completion:
-                        final = delta  # type: ignore[assignment]
+                    final = _emit_delta(delta, tally, capture) or final
             except Exception:
                 if watch.fired:  # the consumer closed the session mid-read
                     raise StreamClosed() from None
@@ -261,19 +262,7 @@ async def _astream_round(plan: CallPlan, request: ProviderRequest, tally: Tally,
     final: Completion | None = None
     try:
         async for delta in deltas:
-            kind = type(delta)
-            if kind is TextDelta:
-                if tally.first_token is None:
-                    tally.first_token = _perf()
-                emit_token("llm_stream_chunk", delta.text if capture else "")  # type: ignore[union-attr]
-            elif kind is ThinkingDelta:
-                if tally.first_token is None:
-                    tally.first_token = _perf()
-                emit_token("llm_thinking_chunk", delta.text if capture else "")  # type: ignore[union-attr]
-            elif kind is ToolCallDelta:
-                emit("llm_tool_call_delta", _tool_delta_data(delta, capture))  # type: ignore[arg-type]
-            elif kind is Completion:
-                final = delta  # type: ignore[assignment]
+            final = _emit_delta(delta, tally, capture) or final
     finally:
         await deltas.aclose()
     if final is None:
