@@ -544,6 +544,15 @@ def _decode_event(
     prefix = ctx.prefix
     first = _int(attrs.get(SEQ), span, event)
     data_json = attrs.get(DATA)
+    if len(attrs) == (2 if data_json is not None else 1):
+        # The common case: an event frame whose envelope is all derived (seq, maybe data).
+        out[first] = make_frame(
+            prefix + str(first), first, name, channel_for(name), ctx.namespace,
+            _EPOCH + timedelta(microseconds=time_ns // 1000), ctx.opener,
+            prefix + str(first - 1) if first else None,
+            _json(data_json, span, event) if data_json else {},
+        )
+        return
     frame_type = _json(attrs[TYPE], span, event) if TYPE in attrs else name
     if COUNT in attrs:
         count = _int(attrs[COUNT], span, event)
