@@ -71,3 +71,19 @@ def test_doctor_reports_the_exporter_and_an_unreachable_endpoint(monkeypatch, tr
     assert result.exit_code == 1
     assert "does not answer" in result.output
     framescope.shutdown()
+
+
+def test_demo_uses_a_real_openai_compatible_endpoint_when_one_is_set(trace_file, monkeypatch):
+    from support.openai_server import OpenAICompatibleServer
+
+    with OpenAICompatibleServer() as server:
+        server.enqueue(tool_calls=[{"name": "get_service_metrics", "arguments": {"service": "checkout"}}])
+        server.enqueue(reply="Roll back the deploy; the pool is exhausted.")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-real")
+        result = CliRunner().invoke(main, ["demo", "--replay-speed", "0", "--model", "gpt-4o-mini"])
+        assert result.exit_code == 0, result.output
+        assert "gpt-4o-mini" in result.output and "identical" in result.output
+        assert "Roll back the deploy; the pool is exhausted." in result.output
+        assert [r.json["model"] for r in server.requests] == ["gpt-4o-mini", "gpt-4o-mini"]
+        assert "sk-test-not-real" not in trace_file.read_text()
