@@ -10,7 +10,8 @@ Conventions, fixed so that parsers agree:
 * ``trace_id`` is 32 lowercase hex characters, ``span_id`` 16 (base64 ids are converted,
   Tempo's trimmed leading zeros are restored by left-padding).
 * times are integer nanoseconds since the Unix epoch (Jaeger v1 microseconds are * 1000).
-* attribute values are ``str | bool | int | float | list | bytes``; int64 values that a
+* attribute values are ``str | bool | int | float | list | dict | bytes | None`` (OTLP kvlist
+  values are dicts, an empty AnyValue is None); int64 values that a
   format writes as strings are turned back into ``int``.
 * ``kind`` is one of ``INTERNAL SERVER CLIENT PRODUCER CONSUMER UNSPECIFIED``;
   ``status_code`` one of ``UNSET OK ERROR``.
@@ -21,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Union
 
-AttributeValue = Union[str, bool, int, float, bytes, list[Any]]
+AttributeValue = Union[str, bool, int, float, bytes, list[Any], dict[str, Any], None]
 Attributes = dict[str, AttributeValue]
 
 
