@@ -71,3 +71,23 @@ def test_a_backend_answering_500_loses_spans_visibly_but_never_the_run(caplog):
             assert runtime.describe()["export"][0]["spans_failed"] == stats.spans_failed
         finally:
             framescope.shutdown()
+
+
+@pytest.mark.parametrize("receiver_type,protocol", [(OtlpHttpReceiver, "http/protobuf"), (OtlpGrpcReceiver, "grpc")])
+def test_the_standard_otel_environment_variables_choose_the_endpoint(monkeypatch, receiver_type, protocol):
+    with receiver_type() as receiver:
+        for name in ("OTEL_TRACES_EXPORTER", "FRAMESCOPE_TRACE_FILE", "OTEL_SDK_DISABLED"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint)
+        monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+        monkeypatch.setenv("OTEL_SERVICE_NAME", "env-configured")
+        runtime = framescope.configure(replace=True)
+        try:
+            assert runtime.exporters == ["otlp"] and runtime.protocol == protocol
+            assert runtime.trace_file is None
+            with stream_call(lambda: emit("hello", {})) as stream:
+                list(stream)
+            assert framescope.flush()
+            assert receiver.wait_for(lambda r: any(s.service_name == "env-configured" for s in r.spans()), timeout=5)
+        finally:
+            framescope.shutdown()
