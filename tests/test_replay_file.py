@@ -122,3 +122,33 @@ def test_replay_paces_at_the_original_timing(trace_file):
     assert 0.07 < time.perf_counter() - started < 0.5
     with pytest.raises(ValueError, match="speed must be > 0"):
         replay.from_file(trace_file, stream.trace_id, speed=0)
+
+
+def test_processes_sharing_one_trace_file_never_interleave_lines(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    path = tmp_path / "shared.jsonl"
+    code = textwrap.dedent(
+        """
+        import framescope
+        from framescope import emit, lifecycle, stream_call
+        def run():
+            with lifecycle("flow_started", {"flow_name": "P"}, finished="flow_finished", failed="flow_failed"):
+                for i in range(300):
+                    emit("blob", {"i": i, "pad": "x" * 2000})
+        for _ in range(5):
+            with stream_call(run) as stream:
+                list(stream)
+        framescope.shutdown()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_"))}
+    env.update(PYTHONPATH=str(Path(__file__).resolve().parents[1] / "plugin"), FRAMESCOPE_TRACE_FILE=str(path))
+    children = [subprocess.Popen([sys.executable, "-c", code], env=env) for _ in range(3)]
+    assert all(child.wait(120) == 0 for child in children)
+    runs = replay.load_runs(replay.load_records(path))  # a torn or mixed line would fail here
+    assert len(runs) == 15 and all(run.gaps == [] and len(run.frames) == 302 for run in runs)

@@ -3,7 +3,7 @@
 One ``ExportTraceServiceRequest`` a line, in OTLP/JSON (hex ids, int64 as strings), the
 format the OpenTelemetry Collector's file exporter writes, so the file can be replayed by
 framescope, sent on with ``otelcol``'s file receiver, or read by anything that reads OTLP.
-Each batch is written with one ``write`` and flushed at once: a process killed mid-run
+Each batch is one line, written with one ``O_APPEND`` write: a process killed mid-run
 leaves every finished line readable (at worst the last line is torn, which replay reports).
 """
 
@@ -32,25 +32,28 @@ class OtlpJsonFileExporter(SpanExporter):
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._file: Any = None
+        self._fd: int | None = None
         self.spans_written = 0
         self.failures = 0
 
-    def _open(self) -> Any:
-        if self._file is None:
+    def _open(self) -> int:
+        if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
-        return self._file
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return self._fd
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         if not spans:
             return SpanExportResult.SUCCESS
         try:
             line = json.dumps(request_to_otlp_json(encode_spans(spans)), separators=(",", ":"))
+            data = (line + "\n").encode("utf-8")
             with self._lock:
-                handle = self._open()
-                handle.write(line + "\n")
-                handle.flush()
+                fd = self._open()
+                # One O_APPEND write per line: processes sharing the file never interleave lines.
+                written = os.write(fd, data)
+                while written < len(data):  # a short write (full disk, signal): finish the line
+                    written += os.write(fd, data[written:])
             self.spans_written += len(spans)
             return SpanExportResult.SUCCESS
         except Exception:
@@ -63,15 +66,12 @@ class OtlpJsonFileExporter(SpanExporter):
 
     def shutdown(self) -> None:
         with self._lock:
-            if self._file is not None:
-                self._file.close()
-                self._file = None
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        with self._lock:
-            if self._file is not None:
-                self._file.flush()
-        return True
+        return True  # every line is handed to the OS as it is written
 
 
 _ID_KEYS = ("traceId", "spanId", "parentSpanId")
