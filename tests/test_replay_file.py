@@ -152,3 +152,28 @@ def test_processes_sharing_one_trace_file_never_interleave_lines(tmp_path):
     assert all(child.wait(120) == 0 for child in children)
     runs = replay.load_runs(replay.load_records(path))  # a torn or mixed line would fail here
     assert len(runs) == 15 and all(run.gaps == [] and len(run.frames) == 302 for run in runs)
+
+
+def test_the_trace_file_rotates_before_it_passes_its_size_limit(tmp_path, monkeypatch):
+    path = tmp_path / "traces.jsonl"
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("FRAMESCOPE_TRACE_FILE", str(path))
+    monkeypatch.setenv("FRAMESCOPE_TRACE_FILE_MAX_BYTES", "4000")
+    framescope.configure(replace=True)
+    try:
+        streams = []
+        for i in range(12):
+            stream, frames = streamed(f"run{i}")
+            framescope.flush()
+            streams.append((stream, frames))
+        assert path.stat().st_size <= 4000
+        backup = path.with_name("traces.jsonl.1")
+        assert backup.exists() and backup.stat().st_size <= 4000
+        last, last_frames = streams[-1]
+        assert list(replay.from_file(path, last.trace_id)) == last_frames
+    finally:
+        framescope.shutdown()
+    monkeypatch.setenv("FRAMESCOPE_TRACE_FILE_MAX_BYTES", "lots")
+    with pytest.raises(framescope.ConfigurationError, match="FRAMESCOPE_TRACE_FILE_MAX_BYTES='lots'"):
+        framescope.configure(replace=True)

@@ -259,11 +259,19 @@ def _make_exporter(
     if name == "console":
         return ConsoleSpanExporter()
     if name == "file":
-        from framescope.telemetry.file_exporter import OtlpJsonFileExporter
+        from framescope.telemetry.file_exporter import DEFAULT_MAX_BYTES, OtlpJsonFileExporter
 
         path = Path(trace_file or os.environ.get("FRAMESCOPE_TRACE_FILE") or DEFAULT_TRACE_FILE)
         runtime.trace_file = path.resolve()
-        return OtlpJsonFileExporter(path)
+        raw_max = os.environ.get("FRAMESCOPE_TRACE_FILE_MAX_BYTES", "").strip()
+        try:
+            max_bytes = int(raw_max) if raw_max else DEFAULT_MAX_BYTES
+            return OtlpJsonFileExporter(path, max_bytes=max_bytes)
+        except ValueError:
+            raise ConfigurationError(
+                f"FRAMESCOPE_TRACE_FILE_MAX_BYTES={raw_max!r} is not a byte count; use a whole number "
+                "(0 never rotates)"
+            ) from None
     # otlp
     protocol = (
         protocol

@@ -26,15 +26,27 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 logger = logging.getLogger("framescope.file_exporter")
 
 
-class OtlpJsonFileExporter(SpanExporter):
-    """Appends finished spans to ``path`` as OTLP/JSON lines."""
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+
+class OtlpJsonFileExporter(SpanExporter):
+    """Appends finished spans to ``path`` as OTLP/JSON lines.
+
+    The file is rotated to ``<path>.1`` (one backup) before it would pass ``max_bytes``, so a
+    long-running process cannot fill the disk; ``max_bytes=0`` never rotates.  A run whose
+    spans straddle a rotation replays from the newer file with its gaps reported.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if max_bytes < 0:
+            raise ValueError(f"max_bytes must be >= 0 (0 = never rotate), got {max_bytes}")
         self.path = Path(path)
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._fd: int | None = None
         self.spans_written = 0
         self.failures = 0
+        self.rotations = 0
 
     def _open(self) -> int:
         if self._fd is None:
@@ -50,6 +62,9 @@ class OtlpJsonFileExporter(SpanExporter):
             data = (line + "\n").encode("utf-8")
             with self._lock:
                 fd = self._open()
+                size = os.fstat(fd).st_size if self.max_bytes else 0
+                if size and size + len(data) > self.max_bytes:
+                    fd = self._rotate()
                 # One O_APPEND write per line: processes sharing the file never interleave lines.
                 written = os.write(fd, data)
                 while written < len(data):  # a short write (full disk, signal): finish the line
@@ -63,6 +78,15 @@ class OtlpJsonFileExporter(SpanExporter):
                 "writable or set FRAMESCOPE_TRACE_FILE", len(spans), self.path, exc_info=True,
             )
             return SpanExportResult.FAILURE
+
+    def _rotate(self) -> int:
+        assert self._fd is not None
+        os.close(self._fd)
+        self._fd = None
+        os.replace(self.path, self.path.with_name(self.path.name + ".1"))
+        self.rotations += 1
+        logger.info("framescope rotated %s to %s.1 (max %d bytes)", self.path, self.path.name, self.max_bytes)
+        return self._open()
 
     def shutdown(self) -> None:
         with self._lock:
