@@ -22,7 +22,10 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
+try:
+    import httpx
+except ImportError:  # fetching is the 'backends' extra; files replay without it
+    httpx = None  # type: ignore[assignment]
 
 from framescope.replay._gc import paused_gc
 from framescope.replay.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
@@ -134,6 +137,12 @@ class TraceFetcher:
         self.retries = max(0, retries)
         self.backoff = backoff
         self._sleep = sleep
+        if httpx is None:
+            raise TraceFetchError(
+                "fetching traces from Jaeger or Tempo needs httpx, which is not installed: "
+                "pip install 'framescope[backends]' (replaying files needs nothing more)",
+                url=self.base_url,
+            )
         all_headers = {"Accept": "application/json"}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"

@@ -121,9 +121,16 @@ def resolve_provider(
             "For another OpenAI-compatible server use openai/<model> with base_url=...",
             model=model,
         )
-    from .openai_compatible import (
-        OpenAICompatibleProvider,  # the openai SDK loads only when needed
-    )
+    try:
+        from .openai_compatible import OpenAICompatibleProvider  # the openai SDK loads only when needed
+    except ImportError as exc:
+        if exc.name != "openai":
+            raise
+        raise LLMConfigurationError(
+            f"model {model!r} is served by an OpenAI-compatible endpoint, which needs the official "
+            "openai SDK: pip install 'framescope[openai]' (scripted/... models need nothing more)",
+            model=model,
+        ) from None
 
     provider = OpenAICompatibleProvider(
         base_url=base_url,
