@@ -13,6 +13,8 @@ import framescope
 from framescope.telemetry.codec import DecodedRun, decode_runs
 from framescope.telemetry.records import SpanRecord, from_readable_span
 
+from support.openai_server import OpenAICompatibleServer
+
 
 class MemoryTraces:
     """Spans exported to memory, read back as records and decoded runs."""
@@ -47,6 +49,24 @@ def trace_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     framescope.configure(replace=True)
     yield path
     framescope.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_llm_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's own OpenAI and content-capture settings never leak into a test, nor scripts out of one."""
+    from framescope.llm.providers import clear_scripts
+
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"):
+        monkeypatch.delenv(name, raising=False)
+    yield
+    clear_scripts()
+
+
+@pytest.fixture
+def server() -> Iterator[OpenAICompatibleServer]:
+    """A real OpenAI-compatible server on 127.0.0.1 (tests/support/openai_server.py)."""
+    with OpenAICompatibleServer() as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -25,35 +25,16 @@ from framescope.llm import (
     LLMTimeoutError,
     LLMToolLoopError,
 )
-from framescope.llm.providers import ScriptedReply, ScriptedToolCall, clear_scripts, register_script, tokenize
+from framescope.llm.providers import ScriptedReply, ScriptedToolCall, register_script, tokenize
 from framescope.tools.tool import tool
 from framescope.types.streaming import StreamFrame
 
+from support.llm_helpers import KEY, server_llm
 from support.openai_server import OpenAICompatibleServer
 
-KEY = "sk-test-SECRET-key-0123456789"
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
-    yield
-    clear_scripts()
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAICompatibleServer]:
-    with OpenAICompatibleServer() as srv:
-        yield srv
-
-
-def server_llm(server: OpenAICompatibleServer, **kwargs: Any) -> LLM:
-    options: dict[str, Any] = {"base_url": server.base_url, "api_key": KEY, "max_retries": 0, "timeout": 5.0}
-    options.update(kwargs)
-    return LLM("openai/test-model", **options)
 
 
 @dataclass

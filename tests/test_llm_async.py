@@ -4,41 +4,20 @@ scripted provider (C7, C8)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 import framescope
 from framescope import astream_call, replay
 from framescope.llm import LLM, LLMConnectionError, LLMHTTPError
-from framescope.llm.providers import ScriptedToolCall, clear_scripts, register_script
+from framescope.llm.providers import ScriptedToolCall, register_script
 
+from support.llm_helpers import server_llm
 from support.openai_server import OpenAICompatibleServer
 
-KEY = "sk-test-SECRET-key-0123456789"
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", raising=False)
-    yield
-    clear_scripts()
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAICompatibleServer]:
-    with OpenAICompatibleServer() as srv:
-        yield srv
-
-
-def server_llm(server: OpenAICompatibleServer, **kwargs: Any) -> LLM:
-    options: dict[str, Any] = {"base_url": server.base_url, "api_key": KEY, "max_retries": 0, "timeout": 5.0}
-    options.update(kwargs)
-    return LLM("openai/test-model", **options)
 
 
 @pytest.mark.asyncio

@@ -6,7 +6,6 @@ import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -28,7 +27,6 @@ from framescope.llm.providers import (
     ThinkingDelta,
     ToolCall,
     ToolCallDelta,
-    clear_scripts,
     register_script,
     registered_scripts,
     resolve_provider,
@@ -37,25 +35,12 @@ from framescope.llm.providers import (
 )
 from framescope.llm.providers.openai_compatible import OpenAICompatibleProvider
 
+from support.llm_helpers import KEY
 from support.openai_server import OpenAICompatibleServer
 
-KEY = "sk-test-SECRET-key-0123456789"
 USER = [{"role": "user", "content": "Say hello"}]
 
 
-@pytest.fixture(autouse=True)
-def _isolated(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # The machine's own OpenAI settings must never leak into (or out of) a test.
-    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    yield
-    clear_scripts()
-
-
-@pytest.fixture
-def server() -> Iterator[OpenAICompatibleServer]:
-    with OpenAICompatibleServer() as srv:
-        yield srv
 
 
 def openai_provider(server: OpenAICompatibleServer, **kwargs: object) -> tuple[OpenAICompatibleProvider, str]:
