@@ -44,9 +44,6 @@ class OtlpJsonFileExporter(SpanExporter):
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         self._fd: int | None = None
-        self.spans_written = 0
-        self.failures = 0
-        self.rotations = 0
 
     def _open(self) -> int:
         if self._fd is None:
@@ -69,10 +66,8 @@ class OtlpJsonFileExporter(SpanExporter):
                 written = os.write(fd, data)
                 while written < len(data):  # a short write (full disk, signal): finish the line
                     written += os.write(fd, data[written:])
-            self.spans_written += len(spans)
             return SpanExportResult.SUCCESS
-        except Exception:
-            self.failures += 1
+        except Exception:  # counted and reported by the CountingSpanExporter around this one
             logger.warning(
                 "framescope could not write %d span(s) to %s; check that the directory is "
                 "writable or set FRAMESCOPE_TRACE_FILE", len(spans), self.path, exc_info=True,
@@ -84,7 +79,6 @@ class OtlpJsonFileExporter(SpanExporter):
         os.close(self._fd)
         self._fd = None
         os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-        self.rotations += 1
         logger.info("framescope rotated %s to %s.1 (max %d bytes)", self.path, self.path.name, self.max_bytes)
         return self._open()
 

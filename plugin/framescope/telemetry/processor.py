@@ -30,9 +30,6 @@ class FrameSpanProcessor(SpanProcessor):
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
         self.metrics = metrics
-        self.frames_delivered = 0
-        self.spans_started = 0
-        self.spans_ended = 0
 
     # -- run registry ------------------------------------------------------------------
     def register(self, run: Run) -> None:
@@ -56,7 +53,6 @@ class FrameSpanProcessor(SpanProcessor):
         """Deliver ``frame`` to every session of ``run`` (may block: sessions are bounded)."""
         for sink in run.sinks:
             sink.put(frame)
-        self.frames_delivered += 1
         metrics = self.metrics
         if metrics is not None:
             metrics.frame(frame.channel, frame.type)
@@ -67,15 +63,12 @@ class FrameSpanProcessor(SpanProcessor):
         run_id = attributes.get(RUN_ID) if attributes else None
         if run_id is None:
             return
-        self.spans_started += 1
         run = self._runs.get(run_id)  # type: ignore[arg-type]
         if run is not None and run.trace_id is None:
             run.set_trace_id(format(span.get_span_context().trace_id, "032x"))
 
     def on_end(self, span: ReadableSpan) -> None:
-        attributes = span.attributes
-        if attributes and RUN_ID in attributes:
-            self.spans_ended += 1
+        pass  # sessions learn a run's end from the run itself, not from its spans
 
     def shutdown(self) -> None:
         with self._lock:

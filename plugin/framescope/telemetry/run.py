@@ -429,7 +429,7 @@ def _start(
         name=f"framescope-run-{run.run_id}",
         daemon=True,
     )
-    queue._on_close = lambda: _reap(thread)
+    queue.add_close_callback(lambda: _reap(thread))
     runtime.processor.register(run)
     thread.start()
     return queue

@@ -66,12 +66,11 @@ class FrameQueue:
         "cancelled",
         "trace_id",
         "run_id",
-        "_on_close",
         "_close_callbacks",
         "high_water",
     )
 
-    def __init__(self, maxsize: int = 1024, on_close: Callable[[], None] | None = None) -> None:
+    def __init__(self, maxsize: int = 1024) -> None:
         if maxsize < 1:
             raise ValueError(f"queue size must be at least 1, got {maxsize}")
         self._items: deque[StreamFrame] = deque()
@@ -89,7 +88,6 @@ class FrameQueue:
         self.cancelled = False
         self.trace_id: str | None = None
         self.run_id: str | None = None
-        self._on_close = on_close
         self._close_callbacks: list[Callable[[], None]] = []
         self.high_water = 0
 
@@ -160,6 +158,8 @@ class FrameQueue:
     def add_close_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` (from the consumer's thread) when the consumer closes the queue.
 
+        Callbacks run newest first, so a hook registered inside the run (interrupting a
+        blocked read) runs before the session's own cleanup (waiting for the run's thread).
         Runs at once if the queue is already closed.  Returns a function that unregisters it.
         """
         with self._lock:
@@ -186,13 +186,11 @@ class FrameQueue:
             self._not_full.notify_all()
             self._not_empty.notify_all()
             callbacks, self._close_callbacks = self._close_callbacks, []
-        for callback in callbacks:
+        for callback in reversed(callbacks):
             try:
                 callback()
             except Exception:  # a broken hook must not keep the session open
                 logging.getLogger("framescope").warning("a close callback failed", exc_info=True)
-        if self._on_close is not None:
-            self._on_close()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
