@@ -99,10 +99,10 @@ class FramescopeSide:
         return len(session.frames)
 
     def describe(self) -> dict[str, Any]:
-        from framescope.telemetry.config import get_runtime
+        from framescope.telemetry.config import get_telemetry_setup
 
         self.flush()
-        out = get_runtime().describe()
+        out = get_telemetry_setup().describe()
         trace_file = getattr(self, "trace_file", None)
         if trace_file is not None:
             out["trace_file_bytes"] = trace_file.stat().st_size if trace_file.exists() else 0

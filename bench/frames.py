@@ -103,7 +103,7 @@ def run_mode(mode: str, count: int) -> dict:
 
 def _protobuf_bytes(trace_file: Path) -> int:
     from framescope.replay.sources.detect import parse_trace_document
-    from framescope.replay.sources.otlp_proto import spans_to_otlp_protobuf
+    from framescope.testing import spans_to_otlp_protobuf
 
     return len(spans_to_otlp_protobuf(parse_trace_document(trace_file.read_bytes())))
 

@@ -27,9 +27,10 @@ from pathlib import Path
 import framescope
 from framescope import emit, lifecycle, replay, stream_call
 from framescope.replay._gc import paused_gc
-from framescope.replay.sources import parse_trace_document, spans_to_otlp_protobuf
-from framescope.telemetry.codec import decode_runs
+from framescope.replay.decode import decode_runs
+from framescope.replay.sources import parse_trace_document
 from framescope.telemetry.run import emit_token
+from framescope.testing import spans_to_otlp_protobuf
 
 
 def tokens_run(n: int) -> None:

@@ -10,8 +10,8 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import framescope
-from framescope.telemetry.codec import DecodedRun, decode_runs
-from framescope.telemetry.records import SpanRecord, from_readable_span
+from framescope.replay.decode import DecodedRun, decode_runs
+from framescope.replay.records import SpanRecord, from_readable_span
 
 from support.openai_server import OpenAICompatibleServer
 

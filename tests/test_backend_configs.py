@@ -18,7 +18,8 @@ import jsonschema
 import pytest
 import yaml
 
-from framescope.telemetry.metrics import METRIC_NAMES, prometheus_names
+from framescope.telemetry.metrics import METRIC_NAMES
+from framescope.testing import prometheus_names
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / "collector-config"
@@ -329,14 +330,6 @@ def _prom_exprs() -> list[tuple[str, str, str]]:
                 if target.get("datasource", {}).get("type") == "prometheus":
                     out.append((path.name, panel["title"], target["expr"]))
     return out
-
-
-def test_promql_parsing_helpers() -> None:
-    expr = ('histogram_quantile(0.95, sum by (le, gen_ai_request_model) (rate('
-            'foo_seconds_bucket{service_name=~"$service", span_name=~"chat .*"}[$__rate_interval])))'
-            ' / 1000 or sum(bar_total)')
-    assert promql_metric_names(expr) == {"foo_seconds_bucket", "bar_total"}
-    assert promql_labels(expr) == {"le", "gen_ai_request_model", "service_name", "span_name"}
 
 
 def test_dashboards_query_only_metrics_that_exist() -> None:

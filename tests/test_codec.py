@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -9,22 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import framescope
 from framescope import emit, lifecycle, replay, stream_call
-from framescope.telemetry.codec import (
-    BATCH_EVENT,
-    LINK_PREVIOUS,
-    LINK_RELATION,
-    RunRecorder,
-    Scope,
-    decode_runs,
-)
-from framescope.telemetry.records import from_readable_span
+from framescope.replay.decode import decode_runs
+from framescope.replay.records import from_readable_span
+from framescope.telemetry.encode import LifecycleSpan, RunRecorder, span_limits
 from framescope.telemetry.run import emit_token
+from framescope.telemetry.wire import BATCH_EVENT, LINK_PREVIOUS, LINK_RELATION
 from framescope.types.streaming import CHANNELS, StreamFrame
 
 settings.register_profile(
@@ -138,12 +134,12 @@ def test_arbitrary_frames_round_trip_through_the_recorder(fields):
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     recorder = RunRecorder("run0", provider.get_tracer("t"))
     frames: list[StreamFrame] = []
-    scope: Scope | None = None
+    scope: LifecycleSpan | None = None
     for op, values in fields:
         frame = StreamFrame(**values)
         frames.append(frame)
         if op == "open":
-            scope = Scope(None, frame.namespace, scope)
+            scope = LifecycleSpan(None, frame.namespace, scope)
             recorder.open(frame, scope)
             scope.opener_id = frame.id
         elif op == "close" and scope is not None:
@@ -190,6 +186,26 @@ def test_ten_thousand_tokens_on_one_span_are_compact_and_lossless(memory_traces)
     assert span.attributes["gen_ai.provider.name"] == "scripted"
     assert span.attributes["gen_ai.usage.output_tokens"] == 10_000
     assert span.attributes["gen_ai.response.finish_reasons"] == ["stop"]
+
+
+def test_span_limits_reads_the_limits_the_provider_enforces():
+    """The one private SDK read (``span._limits``): fails here, not silently, if the SDK moves it."""
+    provider = TracerProvider(span_limits=SpanLimits(max_events=7, max_links=3))
+    span = provider.get_tracer("t").start_span("s")
+    try:
+        assert span_limits(span) == (7.0, 3.0)
+    finally:
+        span.end()
+    unlimited = TracerProvider(span_limits=SpanLimits(max_events=SpanLimits.UNSET, max_links=SpanLimits.UNSET))
+    span = unlimited.get_tracer("t").start_span("s")
+    span.end()
+    assert span_limits(span) == (math.inf, math.inf)
+
+
+def test_span_limits_of_a_non_sdk_span_are_unbounded():
+    from opentelemetry.trace import INVALID_SPAN
+
+    assert span_limits(INVALID_SPAN) == (math.inf, math.inf)
 
 
 def test_more_frames_than_the_sdk_event_limit_are_kept(memory_traces):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from framescope.events.routing import CHANNELS, routing_table
+from framescope.types.routing import CHANNELS, routing_table
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

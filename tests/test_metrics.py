@@ -18,8 +18,8 @@ from framescope.telemetry.metrics import (
     METRIC_NAMES,
     FrameMetrics,
     build_meter_provider,
-    prometheus_names,
 )
+from framescope.testing import all_prometheus_names, prometheus_names
 
 from support.otlp_receiver import OtlpGrpcReceiver, OtlpHttpReceiver
 
@@ -230,7 +230,7 @@ def test_prometheus_names_rejects_empty_result() -> None:
 
 
 def test_all_prometheus_names_covers_every_instrument() -> None:
-    names = fm.all_prometheus_names()
+    names = all_prometheus_names()
     assert "framescope_frames_total" in names
     assert "gen_ai_execute_tool_duration_seconds_count" in names
     assert len(names) == 4 * 3 + 3  # four histograms, three single-series instruments

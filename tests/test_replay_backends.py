@@ -13,8 +13,12 @@ from dataclasses import replace
 import pytest
 
 from framescope import replay
+from framescope.replay.decode import decode_runs
+from framescope.replay.records import SpanRecord
 from framescope.replay.sources import (
     parse_trace_document,
+)
+from framescope.testing import (
     sort_like_tempo,
     spans_to_jaeger_v1,
     spans_to_otlp_json,
@@ -22,8 +26,6 @@ from framescope.replay.sources import (
     spans_to_tempo_v1,
     spans_to_tempo_v2,
 )
-from framescope.telemetry.codec import decode_runs
-from framescope.telemetry.records import SpanRecord
 from framescope.types.streaming import StreamFrame
 
 from support.recorded_runs import busy_run, flow_with_tools, long_llm_call, runs_in_one_trace

@@ -27,6 +27,8 @@ from framescope.replay.fetch import (
 from framescope.replay.sources import (
     parse_jaeger_v1,
     parse_otlp_json,
+)
+from framescope.testing import (
     sort_like_tempo,
     spans_to_otlp_protobuf,
     spans_to_tempo_v2,

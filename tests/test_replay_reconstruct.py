@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from framescope import emit, replay, stream_call
 from framescope.cli import main
+from framescope.replay.records import EventRecord, SpanRecord
 from framescope.replay.sources import parse_trace_document
-from framescope.telemetry.records import EventRecord, SpanRecord
 
 GENAI = Path(__file__).parent / "fixtures" / "backends" / "jaeger" / "genaiTestTrace.json"
 TRACE = "ab" * 16

@@ -14,14 +14,14 @@ from click.testing import CliRunner
 from framescope import replay
 from framescope.cli import main
 from framescope.replay import IncompleteTraceError, TraceFetchError, TraceNotFoundError
-from framescope.replay.sources import (
+from framescope.replay.records import SpanRecord
+from framescope.testing import (
     spans_to_jaeger_v1,
     spans_to_otlp_json,
     spans_to_otlp_protobuf,
     spans_to_tempo_v1,
     spans_to_tempo_v2,
 )
-from framescope.telemetry.records import SpanRecord
 from test_replay_fetch import Answer, backend  # noqa: F401 - the local backend fixture
 
 from support.recorded_runs import flow_with_tools, long_llm_call, runs_in_one_trace

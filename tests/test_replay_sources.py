@@ -15,12 +15,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from framescope.replay.errors import TornTraceFileError, TraceFormatError
+from framescope.replay.records import EventRecord, LinkRecord, SpanRecord
 from framescope.replay.sources import (
     parse_jaeger_v1,
     parse_otlp_json,
     parse_otlp_protobuf,
     parse_trace_document,
     records_from_proto_request,
+)
+from framescope.testing import (
+    build_proto_request,
     sort_like_tempo,
     spans_to_jaeger_v1,
     spans_to_otlp_json,
@@ -28,8 +32,6 @@ from framescope.replay.sources import (
     spans_to_tempo_v1,
     spans_to_tempo_v2,
 )
-from framescope.replay.sources.otlp_proto import build_proto_request
-from framescope.telemetry.records import EventRecord, LinkRecord, SpanRecord
 
 FIXTURES = Path(__file__).parent / "fixtures" / "backends"
 ALL_FIXTURES = sorted(p.relative_to(FIXTURES).as_posix() for p in FIXTURES.glob("*/*.json"))

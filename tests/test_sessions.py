@@ -11,7 +11,8 @@ import pytest
 
 import framescope
 from framescope import emit, lifecycle, stream_call
-from framescope.telemetry.run import astream_call, emit_token
+from framescope.telemetry.launch import astream_call
+from framescope.telemetry.run import emit_token
 from framescope.types.streaming import StreamFrame
 
 

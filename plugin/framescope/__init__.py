@@ -7,12 +7,12 @@ events (``emit``, ``lifecycle``, ``stream_call``), and replay (``framescope.repl
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from typing import TYPE_CHECKING, Any
 
-from framescope.telemetry.config import ConfigurationError, Runtime, configure, flush, shutdown
-from framescope.telemetry.run import astream_call, emit, lifecycle, stream_call
+from framescope._version import __version__
+from framescope.telemetry.config import ConfigurationError, TelemetrySetup, configure, flush, shutdown
+from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.run import emit, lifecycle
 from framescope.types._feed import StreamClosed
 from framescope.types.streaming import AsyncStreamSession, StreamChannel, StreamFrame, StreamSession
 
@@ -58,11 +58,11 @@ __all__ = [
     "CustomEvent",
     "Flow",
     "PendingInput",
-    "Runtime",
     "StreamChannel",
     "StreamClosed",
     "StreamFrame",
     "StreamSession",
+    "TelemetrySetup",
     "Tool",
     "__version__",
     "and_",

@@ -19,8 +19,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the cli 
         "pip install 'framescope[cli]'"
     ) from None
 
-from framescope.events.routing import CHANNELS
 from framescope.render import FrameRenderer, renderer_for
+from framescope.types.routing import CHANNELS
 from framescope.types.streaming import StreamFrame, StreamSession
 
 
@@ -106,7 +106,7 @@ def doctor() -> None:
     import json
 
     import framescope
-    from framescope.telemetry.doctor import check_runtime
+    from framescope.doctor import check_runtime
 
     console = Console()
     try:

@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
-from framescope.events.routing import routing_table
 from framescope.telemetry.run import emit
+from framescope.types.routing import routing_table
 from framescope.types.streaming import StreamFrame
 
 _TYPE_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]*$")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from framescope.replay import load_records, load_runs
-from framescope.telemetry.codec import DecodedRun
-from framescope.telemetry.records import SpanRecord
-from framescope.types._feed import ListFeed
 from framescope.types.streaming import StreamFrame, StreamSession
+
+if TYPE_CHECKING:
+    from framescope.replay.decode import DecodedRun
+    from framescope.replay.records import SpanRecord
 
 TURN_STARTED = "conversation_turn_started"
 TURN_FINISHED = "conversation_turn_finished"
@@ -100,6 +100,8 @@ class ConversationReplay:
         Failed turns stay in the frames (as they were streamed); the session itself does not
         raise for them, because a conversation goes on after a failed turn.
         """
+        from framescope.replay.feed import ListFeed  # replay loads only when something is replayed
+
         last = self.turns[-1] if self.turns else None
         feed = ListFeed(self.frames, result=last.reply if last else None,
                         trace_id=last.trace_id if last else None)
@@ -122,6 +124,8 @@ def replay_conversation(
     Raises ``LookupError`` naming the sessions that are there when the session (or the turn)
     is not in the source, so a typo is not mistaken for an empty conversation.
     """
+    from framescope.replay import load_records, load_runs  # not loaded by importing conversational
+
     records = load_records(source, allow_torn=allow_torn) if isinstance(source, (str, os.PathLike)) else list(source)
     found: list[ReplayedTurn] = []
     seen: set[str] = set()

@@ -31,7 +31,7 @@ from framescope.experimental._models import ConversationMessage, ConversationSta
 from framescope.experimental._routes import BUILTIN_ROUTE, RouteSpec
 from framescope.experimental._store import ConversationStore, SpanRef
 from framescope.llm import REDACTED
-from framescope.telemetry.config import get_runtime
+from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.run import current_run, emit, lifecycle
 from framescope.types._feed import StreamClosed
 
@@ -120,7 +120,7 @@ def run_turn(plan: TurnPlan) -> str:
 
 def _run_locked(plan: TurnPlan) -> str:
     store, session_id = plan.store, plan.session_id
-    capture = get_runtime().capture_message_content
+    capture = get_telemetry_setup().capture_message_content
     interrupted = store.reap_interrupted(session_id)
     loaded = store.load(session_id)
     news = store.is_news(session_id, loaded)

@@ -50,8 +50,9 @@ from framescope.experimental._turn import Turn, TurnPlan, current_turn, run_turn
 from framescope.flow import Flow
 from framescope.flow.state import state_type
 from framescope.llm import LLM
-from framescope.telemetry.codec import LINK_RELATION
-from framescope.telemetry.run import astream_call, run_scope, stream_call
+from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.run import current_or_new_run
+from framescope.telemetry.wire import LINK_RELATION
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 TraceScope = Literal["session", "turn"]
@@ -248,7 +249,7 @@ def astream_turn(self: Any, message: str, *, session_id: str, create: bool = Tru
 def turn(self: Any, message: str, *, session_id: str, create: bool = True) -> str:
     """Run one user turn and return the reply (traced like a streamed turn)."""
     plan, options = _prepare(self, message, session_id, create)
-    with run_scope(**options):
+    with current_or_new_run(**options):
         return run_turn(plan)
 
 

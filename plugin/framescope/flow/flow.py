@@ -2,7 +2,7 @@
 
 Every entry point runs the same engine inside a framescope run, so a plain ``kickoff()``
 is traced exactly like a streamed one: ``kickoff``/``kickoff_async`` record the run
-(``run_scope``), ``stream_events``/``astream`` (and ``kickoff`` on ``Flow(stream=True)``)
+(``current_or_new_run``), ``stream_events``/``astream`` (and ``kickoff`` on ``Flow(stream=True)``)
 return a session over it (``stream_call``/``astream_call``).  A run that paused for human
 input returns a :class:`PendingInput`; ``resume(answer)`` (or ``resume_stream``) continues it
 as a new trace linked to the paused one.
@@ -22,8 +22,9 @@ from framescope.flow.graph import FlowGraph, graph_of
 from framescope.flow.pause import PendingInput, ask
 from framescope.flow.runner import FlowEngine, Plan, Progress
 from framescope.flow.state import apply_inputs, check_inputs, initial_state, missing_state_error, state_type
-from framescope.telemetry.codec import LINK_RELATION
-from framescope.telemetry.run import astream_call, run_scope, stream_call
+from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.run import current_or_new_run
+from framescope.telemetry.wire import LINK_RELATION
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 StateT = TypeVar("StateT")
@@ -187,11 +188,11 @@ class Flow(Generic[StateT]):
             self._release()
 
     def _run_blocking(self, plan: Plan, links: list[Link] | None) -> Any:
-        with run_scope(links=links):
+        with current_or_new_run(links=links):
             return run_to_end(self._execute(plan), thread_name="framescope-flow-kickoff")
 
     async def _run_async(self, plan: Plan, links: list[Link] | None) -> Any:
-        with run_scope(links=links):
+        with current_or_new_run(links=links):
             return await self._execute(plan)
 
     def _stream(self, plan: Plan, links: list[Link] | None) -> StreamSession:

@@ -26,7 +26,7 @@ from framescope.llm.providers import (
     ThinkingDelta,
     ToolCallDelta,
 )
-from framescope.telemetry.config import get_runtime
+from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.run import emit, emit_token, lifecycle
 from framescope.types._feed import StreamClosed
 
@@ -145,7 +145,7 @@ def _metered(plan: CallPlan, tally: Tally) -> Iterator[None]:
         error_type = type(exc).__name__
         raise
     finally:
-        metrics = get_runtime().metrics
+        metrics = get_telemetry_setup().metrics
         if metrics is not None:
             metrics.llm_call(
                 model=plan.model,
@@ -161,7 +161,7 @@ def _metered(plan: CallPlan, tally: Tally) -> Iterator[None]:
 
 def run_call(plan: CallPlan) -> str:
     """Run the call (and its tool rounds) in the current run; returns the answer text."""
-    capture = get_runtime().capture_message_content
+    capture = get_telemetry_setup().capture_message_content
     conversation = list(plan.messages)
     tally = Tally()
     with _metered(plan, tally), lifecycle(
@@ -233,7 +233,7 @@ def _tool_delta_data(delta: ToolCallDelta, capture: bool) -> dict[str, Any]:
 
 async def arun_call(plan: CallPlan) -> str:
     """The async twin of :func:`run_call` (async provider I/O, async tools awaited)."""
-    capture = get_runtime().capture_message_content
+    capture = get_telemetry_setup().capture_message_content
     conversation = list(plan.messages)
     tally = Tally()
     with _metered(plan, tally), lifecycle(

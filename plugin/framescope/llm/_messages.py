@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from framescope.llm.providers import Completion, ToolCall
-from framescope.telemetry.jsonsafe import json_safe
+from framescope.types.payload import json_safe
 
 #: What frames carry instead of prompt/completion text when content capture is off.
 REDACTED = "[REDACTED]"

@@ -19,9 +19,11 @@ from typing import Any, Literal, overload
 
 from framescope.replay._gc import paused_gc
 from framescope.replay.catalog import RunInfo, describe_run, select_run, select_runs
+from framescope.replay.decode import DecodedRun, decode_runs
 from framescope.replay.errors import TornTraceFileError, TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay.fetch import Backend
 from framescope.replay.reconstruct import reconstruct_runs
+from framescope.replay.records import SpanRecord, normalize_trace_id
 from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces, parse_trace_url
 from framescope.replay.session import (
     AsyncReplaySession,
@@ -35,8 +37,6 @@ from framescope.replay.session import (
     replay_runs,
 )
 from framescope.replay.sources.detect import parse_trace_document
-from framescope.telemetry.codec import DecodedRun, decode_runs
-from framescope.telemetry.records import SpanRecord, normalize_trace_id
 
 logger = logging.getLogger("framescope.replay")
 

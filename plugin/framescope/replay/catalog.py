@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from framescope.replay.decode import DecodedRun
+from framescope.replay.records import normalize_trace_id
 from framescope.replay.session import ReplayError, describe_gaps
-from framescope.telemetry.codec import DecodedRun
-from framescope.telemetry.records import normalize_trace_id
 
 __all__ = ["RunInfo", "describe_run", "select_run", "select_runs"]
 

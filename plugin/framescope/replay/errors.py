@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from framescope.telemetry.records import SpanRecord
+    from framescope.replay.records import SpanRecord
 
 
 class TraceFormatError(ValueError):

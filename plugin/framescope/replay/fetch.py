@@ -29,8 +29,8 @@ except ImportError:  # fetching is the 'backends' extra; files replay without it
 
 from framescope.replay._gc import paused_gc
 from framescope.replay.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
+from framescope.replay.records import SpanRecord, normalize_trace_id
 from framescope.replay.sources.detect import parse_trace_document
-from framescope.telemetry.records import SpanRecord, normalize_trace_id
 
 __all__ = [
     "TraceFetcher",

@@ -32,10 +32,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from framescope.events.routing import channel_for
-from framescope.telemetry.codec import DecodedRun
-from framescope.telemetry.jsonsafe import json_safe
-from framescope.telemetry.records import EventRecord, SpanRecord
+from framescope.replay.decode import DecodedRun
+from framescope.replay.records import EventRecord, SpanRecord
+from framescope.types.payload import json_safe
+from framescope.types.routing import channel_for
 from framescope.types.streaming import StreamFrame, make_frame
 
 __all__ = ["is_genai_span", "reconstruct_runs"]

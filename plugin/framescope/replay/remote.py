@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from framescope.replay.errors import TraceFetchError
 from framescope.replay.fetch import Backend, TimeBound, TraceFetcher, build_traceql
-from framescope.telemetry.records import SpanRecord
+from framescope.replay.records import SpanRecord
 
 __all__ = ["TraceLocation", "fetch_records", "find_traces", "parse_trace_url"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from framescope.telemetry.codec import DecodedRun
-from framescope.types._feed import ListFeed
+from framescope.replay.decode import DecodedRun
+from framescope.replay.feed import ListFeed
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 

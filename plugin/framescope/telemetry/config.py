@@ -31,6 +31,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from framescope._version import __version__
 from framescope.telemetry.export_guard import CountingBatchSpanProcessor, CountingSpanExporter, ExportStats
 from framescope.telemetry.processor import FrameSpanProcessor
 
@@ -48,7 +49,7 @@ class ConfigurationError(ValueError):
 
 
 @dataclass
-class Runtime:
+class TelemetrySetup:
     """What ``configure()`` set up; one per process."""
 
     processor: FrameSpanProcessor
@@ -84,7 +85,7 @@ class Runtime:
 
 
 _lock = threading.RLock()
-_runtime: Runtime | None = None
+_runtime: TelemetrySetup | None = None
 
 
 def _env_flag(name: str, default: bool) -> bool:
@@ -111,7 +112,7 @@ def configure(
     capture_message_content: bool | None = None,
     metrics_export_interval_ms: int | None = None,
     replace: bool = False,
-) -> Runtime:
+) -> TelemetrySetup:
     """Set up (or return) framescope's runtime; see the module docstring for the rules.
 
     ``replace=True`` shuts the previous runtime down first (tests, notebooks).
@@ -136,7 +137,7 @@ def configure(
         return _runtime
 
 
-def get_runtime() -> Runtime:
+def get_telemetry_setup() -> TelemetrySetup:
     """The runtime, configured lazily from the environment on first use."""
     runtime = _runtime
     return runtime if runtime is not None else configure()
@@ -153,14 +154,14 @@ def _build(
     queue_size: int,
     capture_message_content: bool | None,
     metrics_export_interval_ms: int | None,
-) -> Runtime:
+) -> TelemetrySetup:
     if queue_size < 1:
         raise ConfigurationError(f"queue_size must be at least 1, got {queue_size}")
     if capture_message_content is None:
         capture_message_content = _env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", True)
     processor = FrameSpanProcessor()
     if _env_flag("OTEL_SDK_DISABLED", False):
-        return Runtime(processor, None, None, False, queue_size=queue_size,
+        return TelemetrySetup(processor, None, None, False, queue_size=queue_size,
                        capture_message_content=capture_message_content)
 
     provider = tracer_provider
@@ -172,7 +173,7 @@ def _build(
     if provider is None:
         name = service_name or os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME
         provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    runtime = Runtime(processor, None, provider, owns, queue_size=queue_size,
+    runtime = TelemetrySetup(processor, None, provider, owns, queue_size=queue_size,
                       capture_message_content=capture_message_content)
     provider.add_span_processor(processor)
     runtime._added_processors.append(processor)
@@ -198,7 +199,7 @@ def _build(
     return runtime
 
 
-def _setup_metrics(runtime: Runtime, resource: Resource, interval_ms: int | None) -> None:
+def _setup_metrics(runtime: TelemetrySetup, resource: Resource, interval_ms: int | None) -> None:
     """framescope's metrics go where its traces go (OTLP endpoint), or into the app's MeterProvider."""
     from opentelemetry import metrics as otel_metrics
     from opentelemetry.sdk.metrics import MeterProvider
@@ -251,7 +252,7 @@ def _exporter_names(exporter: str | SpanExporter | None, owns: bool, endpoint: s
 
 def _make_exporter(
     name: str,
-    runtime: Runtime,
+    runtime: TelemetrySetup,
     endpoint: str | None,
     protocol: str | None,
     trace_file: str | os.PathLike[str] | None,
@@ -307,8 +308,6 @@ def _batch_settings(name: str) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from framescope import __version__
-
     return __version__
 
 

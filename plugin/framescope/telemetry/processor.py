@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from framescope.telemetry.codec import RUN_ID
+from framescope.telemetry.wire import RUN_ID
 
 if TYPE_CHECKING:
     from opentelemetry.context import Context

@@ -1,5 +1,7 @@
 """The one emission path (ARCHITECTURE property 1): runs, ``emit`` and lifecycles.
 
+Launching a run in its own thread with a session reading it is :mod:`framescope.telemetry.launch`.
+
 Runtime code (flows, LLM calls, tools, conversation turns) creates frames only through
 :func:`emit`, :func:`emit_token` and :func:`lifecycle`.  Each frame gets its envelope here,
 in one place: id, contiguous ``seq``, ``previous_id``, ``parent_id``, channel (from the
@@ -13,12 +15,9 @@ context variables, so concurrent runs in threads or tasks never see each other's
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
-import inspect
 import secrets
 import threading
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,18 +26,18 @@ from typing import Any
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
-from framescope.events.routing import channel_for
-from framescope.telemetry.codec import RunRecorder, Scope
-from framescope.telemetry.config import Runtime, get_runtime
-from framescope.telemetry.jsonsafe import clean_text, json_safe_data
+from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
+from framescope.telemetry.encode import LifecycleSpan, RunRecorder
 from framescope.types._feed import FrameQueue, StreamClosed
-from framescope.types.streaming import AsyncStreamSession, StreamFrame, StreamSession, make_frame
+from framescope.types.payload import clean_text, json_safe_data
+from framescope.types.routing import channel_for
+from framescope.types.streaming import StreamFrame, make_frame
 
 _current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
     "framescope_run", default=None
 )
-_current_scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
-    "framescope_scope", default=None
+_current_lifecycle: contextvars.ContextVar[LifecycleSpan | None] = contextvars.ContextVar(
+    "framescope_lifecycle", default=None
 )
 
 _utc = UTC
@@ -65,7 +64,7 @@ class Run:
 
     def __init__(
         self,
-        runtime: Runtime,
+        runtime: TelemetrySetup,
         sinks: list[FrameQueue] | None = None,
         *,
         parent_context: otel_context.Context | None = None,
@@ -132,7 +131,7 @@ class Run:
         self._last_id = frame_id
         return frame
 
-    def emit(self, type_: str, data: dict[str, Any], scope: Scope | None, namespace: list[str]) -> StreamFrame:
+    def emit(self, type_: str, data: dict[str, Any], scope: LifecycleSpan | None, namespace: list[str]) -> StreamFrame:
         with self._lock:
             frame = self._make(type_, data, namespace, scope.opener_id if scope else None)
             if self.recorder is not None:
@@ -140,7 +139,7 @@ class Run:
             self.processor.on_frame(self, frame)
         return frame
 
-    def open(self, type_: str, data: dict[str, Any], scope: Scope) -> StreamFrame:
+    def open(self, type_: str, data: dict[str, Any], scope: LifecycleSpan) -> StreamFrame:
         parent = scope.parent
         with self._lock:
             frame = self._make(type_, data, scope.namespace, parent.opener_id if parent else None)
@@ -151,7 +150,7 @@ class Run:
         return frame
 
     def close(
-        self, type_: str, data: dict[str, Any], scope: Scope, error: BaseException | None = None
+        self, type_: str, data: dict[str, Any], scope: LifecycleSpan, error: BaseException | None = None
     ) -> StreamFrame:
         with self._lock:
             frame = self._make(type_, data, scope.namespace, scope.opener_id)
@@ -160,7 +159,7 @@ class Run:
             self.processor.on_frame(self, frame)
         return frame
 
-    def abandon(self, scope: Scope, reason: str) -> None:
+    def abandon(self, scope: LifecycleSpan, reason: str) -> None:
         if self.recorder is not None:
             with self._lock:
                 self.recorder.abandon(scope, reason)
@@ -180,6 +179,16 @@ def current_run() -> Run | None:
     return _current_run.get()
 
 
+def enter_run(run: Run) -> None:
+    """Make ``run`` the current run, outside any lifecycle, in this (fresh) context.
+
+    For the thread a launched run executes in (:mod:`framescope.telemetry.launch`); nothing
+    resets it because the context dies with the thread.
+    """
+    _current_run.set(run)
+    _current_lifecycle.set(None)
+
+
 def emit(
     event_type: str, data: Mapping[str, Any] | Any = None, *, namespace: list[str] | None = None
 ) -> StreamFrame:
@@ -194,13 +203,13 @@ def emit(
     safe = json_safe_data(data)
     run = _current_run.get()
     if run is None:
-        with run_scope() as run:
+        with current_or_new_run() as run:
             return _emit_in(run, event_type, safe, namespace)
     return _emit_in(run, event_type, safe, namespace)
 
 
 def _emit_in(run: Run, event_type: str, data: dict[str, Any], namespace: list[str] | None) -> StreamFrame:
-    scope = _current_scope.get()
+    scope = _current_lifecycle.get()
     if namespace is None:
         namespace = scope.namespace if scope is not None else []
     else:
@@ -220,7 +229,7 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
     run = _current_run.get()
     if run is None:
         return emit(event_type, {"chunk": chunk, **(extra or {})})
-    scope = _current_scope.get()
+    scope = _current_lifecycle.get()
     data = {"chunk": chunk}
     if extra:
         data.update(extra)
@@ -238,7 +247,7 @@ class Lifecycle:
 
     __slots__ = ("run", "scope", "frame", "data", "closing_type")
 
-    def __init__(self, run: Run, scope: Scope, frame: StreamFrame) -> None:
+    def __init__(self, run: Run, scope: LifecycleSpan, frame: StreamFrame) -> None:
         self.run = run
         self.scope = scope
         self.frame = frame
@@ -286,19 +295,19 @@ def lifecycle(
     """
     run = _current_run.get()
     if run is None:
-        with run_scope(), lifecycle(
+        with current_or_new_run(), lifecycle(
             started, data, finished=finished, failed=failed, namespace=namespace
         ) as handle:
             yield handle
         return
-    parent = _current_scope.get()
+    parent = _current_lifecycle.get()
     if namespace is None:
         namespace = parent.namespace if parent is not None else []
     else:
         namespace = _check_namespace(namespace)
-    scope = Scope(None, namespace, parent)
+    scope = LifecycleSpan(None, namespace, parent)
     frame = run.open(started, json_safe_data(data), scope)
-    scope_token = _current_scope.set(scope)
+    scope_token = _current_lifecycle.set(scope)
     otel_token = otel_context.attach(trace.set_span_in_context(scope.span)) if scope.span else None
     handle = Lifecycle(run, scope, frame)
     try:
@@ -324,11 +333,11 @@ def lifecycle(
     finally:
         if otel_token is not None:
             otel_context.detach(otel_token)
-        _current_scope.reset(scope_token)
+        _current_lifecycle.reset(scope_token)
 
 
 @contextmanager
-def run_scope(
+def current_or_new_run(
     *,
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
@@ -343,129 +352,15 @@ def run_scope(
     if existing is not None:
         yield existing
         return
-    runtime = get_runtime()
+    runtime = get_telemetry_setup()
     run = Run(runtime, parent_context=parent_context, span_attributes=span_attributes, links=links)
     runtime.processor.register(run)
     token = _current_run.set(run)
-    scope_token = _current_scope.set(None)
+    scope_token = _current_lifecycle.set(None)
     try:
         yield run
     finally:
-        _current_scope.reset(scope_token)
+        _current_lifecycle.reset(scope_token)
         _current_run.reset(token)
         run.finish()
         runtime.processor.unregister(run)
-
-
-# =========================================================================================
-# Streaming a call: the run in its own thread, frames to a session
-# =========================================================================================
-
-
-def stream_call(
-    fn: Callable[..., Any],
-    /,
-    *args: Any,
-    queue_size: int | None = None,
-    parent_context: otel_context.Context | None = None,
-    span_attributes: Mapping[str, Any] | None = None,
-    links: list[trace.Link] | None = None,
-    **kwargs: Any,
-) -> StreamSession:
-    """Run ``fn(*args, **kwargs)`` as a new run and return a session streaming its frames.
-
-    The run executes in its own thread; ``close()`` stops it at its next emit point.
-    """
-    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
-    session = StreamSession(queue)
-    weakref.finalize(session, queue.close)
-    return session
-
-
-def astream_call(
-    fn: Callable[..., Any],
-    /,
-    *args: Any,
-    queue_size: int | None = None,
-    parent_context: otel_context.Context | None = None,
-    span_attributes: Mapping[str, Any] | None = None,
-    links: list[trace.Link] | None = None,
-    **kwargs: Any,
-) -> AsyncStreamSession:
-    """The async twin of :func:`stream_call`.
-
-    The run still executes in its own thread (async functions on that thread's own event
-    loop): a sync ``emit`` that waits for a slow consumer must never block the consumer's
-    event loop.
-    """
-    queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
-    session = AsyncStreamSession(queue)
-    weakref.finalize(session, queue.close)
-    return session
-
-
-def _start(
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    queue_size: int | None,
-    parent_context: otel_context.Context | None,
-    span_attributes: Mapping[str, Any] | None,
-    links: list[trace.Link] | None,
-) -> FrameQueue:
-    runtime = get_runtime()
-    queue = FrameQueue(queue_size or runtime.queue_size)
-    run = Run(
-        runtime,
-        [queue],
-        parent_context=parent_context if parent_context is not None else otel_context.get_current(),
-        span_attributes=span_attributes,
-        links=links,
-    )
-    context = contextvars.copy_context()
-    thread = threading.Thread(
-        target=context.run,
-        args=(_produce, runtime, run, queue, fn, args, kwargs),
-        name=f"framescope-run-{run.run_id}",
-        daemon=True,
-    )
-    queue.add_close_callback(lambda: _reap(thread))
-    runtime.processor.register(run)
-    thread.start()
-    return queue
-
-
-def _produce(
-    runtime: Runtime,
-    run: Run,
-    queue: FrameQueue,
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> None:
-    _current_run.set(run)
-    _current_scope.set(None)
-    result: Any = None
-    error: BaseException | None = None
-    try:
-        result = fn(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
-    except StreamClosed:
-        pass
-    except BaseException as exc:  # the run's own failure is the session's to raise
-        error = exc
-    finally:
-        run.finish()
-        runtime.processor.unregister(run)
-        queue.finish(result, error)
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
-
-
-def _reap(thread: threading.Thread) -> None:
-    """Give a closed run a moment to reach its next emit point and end."""
-    if thread is not threading.current_thread() and thread.is_alive():
-        thread.join(timeout=0.05)

@@ -19,9 +19,9 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from framescope.telemetry.config import get_runtime
-from framescope.telemetry.jsonsafe import REDACTED, json_safe
+from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.run import Lifecycle, lifecycle
+from framescope.types.payload import REDACTED, json_safe
 
 
 class ToolArgumentsError(ValueError):
@@ -98,7 +98,7 @@ class Tool:
 
     def invoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
         """Run the tool with arguments by name (or as a JSON object string, as LLMs send them)."""
-        capture = get_runtime().capture_message_content
+        capture = get_telemetry_setup().capture_message_content
         with self._lifecycle(arguments, call_id, capture) as (call, values):
             output = self.fn(**values)
             if inspect.isawaitable(output):
@@ -110,7 +110,7 @@ class Tool:
 
     async def ainvoke(self, arguments: Mapping[str, Any] | str, *, call_id: str | None = None) -> Any:
         """The async twin of :meth:`invoke` (works for sync and async tool functions)."""
-        capture = get_runtime().capture_message_content
+        capture = get_telemetry_setup().capture_message_content
         with self._lifecycle(arguments, call_id, capture) as (call, values):
             output = self.fn(**values)
             if inspect.isawaitable(output):
@@ -144,7 +144,7 @@ class Tool:
             error_type = type(exc).__name__
             raise
         finally:
-            metrics = get_runtime().metrics
+            metrics = get_telemetry_setup().metrics
             if metrics is not None:
                 metrics.tool_call(tool_name=self.name, duration_s=time.perf_counter() - started, error_type=error_type)
 

@@ -15,8 +15,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from framescope.events.routing import CHANNELS, TOKEN_TYPES
 from framescope.types._feed import FrameFeed
+from framescope.types.routing import CHANNELS, TOKEN_TYPES
 
 StreamChannel = Literal["llm", "flow", "tools", "messages", "lifecycle", "custom"]
 

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from framescope.replay.errors import TornTraceFileError, TraceFormatError
+from framescope.replay.records import SpanRecord
 from framescope.replay.sources.jaeger import parse_jaeger_v1
 from framescope.replay.sources.otlp_json import parse_otlp_json
 from framescope.replay.sources.otlp_proto import parse_otlp_protobuf
-from framescope.telemetry.records import SpanRecord
 
 __all__ = ["ACCEPTED_FORMATS", "parse_trace_document"]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from framescope.telemetry.config import Runtime
+from framescope.telemetry.config import TelemetrySetup
 
 
 @dataclass
@@ -18,7 +18,7 @@ class Check:
     detail: str
 
 
-def check_runtime(runtime: Runtime, timeout_s: float = 2.0) -> list[Check]:
+def check_runtime(runtime: TelemetrySetup, timeout_s: float = 2.0) -> list[Check]:
     """Probe what the runtime will export to, without exporting anything."""
     checks: list[Check] = []
     described = runtime.describe()

@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from framescope.replay.sources.otlp_json import (
+from framescope.replay.records import EventRecord, SpanRecord
+from framescope.testing.otlp_json import (
     JsonStyle,
     encode_resource_spans,
     group_spans,
 )
-from framescope.telemetry.records import EventRecord, SpanRecord
 
 __all__ = ["sort_like_tempo", "spans_to_tempo_v1", "spans_to_tempo_v2"]
 

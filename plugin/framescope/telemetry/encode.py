@@ -1,0 +1,420 @@
+"""Encoding frames into OpenTelemetry (live): the writing half of the codec.
+
+A lifecycle becomes a span, every frame becomes a span event on the span of
+the lifecycle it belongs to, ``parent_id`` follows the span tree and a ``previous_id`` that
+crosses to another span becomes a span link.  Decoding (replay) reads the same attributes
+back from :class:`~framescope.replay.records.SpanRecord` s, whatever backend they came
+through.
+
+What makes it lossless and small (docs/codec.md has the full table):
+
+* Every frame event carries its run-local ordinal in ``framescope.seq``; order is rebuilt
+  from it, never from event order or timestamps (Jaeger and Tempo reorder events).
+* Whatever can be derived is not written: a frame's id is ``{run_id}-{ordinal}``, its
+  ``previous_id`` the id of the frame before, its ``parent_id`` the opener of its span, its
+  channel the routing table's, its namespace the span's.  Only a frame that differs carries
+  the field explicitly, so arbitrary frames still round-trip exactly.
+* Runs of token frames (``llm_stream_chunk``/``llm_thinking_chunk``) on one span become one
+  event per up to 512 tokens: the chunks as a JSON array plus microsecond time deltas.  A
+  10,000-token answer is 20 events, about 12 bytes a token, far from the SDK's 128-event cap.
+* When a span's event budget is nearly spent, further frames are packed into one
+  ``framescope.batch`` event at span end instead of being dropped by the SDK.
+* Every value is a string, bool or int (no arrays), because Jaeger v1 turns arrays into
+  strings and Tempo int64 into strings; timestamps are whole microseconds, which is all a
+  ``datetime`` holds and all Jaeger v1 keeps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.trace import SpanLimits
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from framescope.telemetry import semconv
+from framescope.telemetry.wire import (
+    BATCH_EVENT,
+    CANCELLED,
+    CHANNEL,
+    CHUNKS,
+    COUNT,
+    DATA,
+    DELTAS_US,
+    FORMAT,
+    FORMAT_VERSION,
+    FRAME_ID,
+    FRAMES,
+    LINK_PREVIOUS,
+    LINK_RELATION,
+    NAMESPACE,
+    ONE_US,
+    OPEN,
+    PARENT_ID,
+    PREVIOUS_ID,
+    RUN_ID,
+    SEQ,
+    SEQ_VALUE,
+    SPAN_NAMESPACE,
+    TOKEN_RUN_MAX,
+    TYPE,
+    TZ_OFFSET_US,
+    to_unix_us,
+)
+from framescope.types.payload import dumps
+from framescope.types.routing import TOKEN_TYPES, channel_for
+from framescope.types.streaming import StreamFrame
+
+
+class LifecycleSpan:
+    """The recorder's side of an open lifecycle: its opener frame, namespace and (when recording) span.
+
+    :class:`~framescope.telemetry.run.Lifecycle` is the handle user code holds; this is the state
+    the run and the recorder keep for it.
+    """
+
+    __slots__ = (
+        "opener_id",
+        "namespace",
+        "parent",
+        "span",
+        "otel_parent",
+        "events",
+        "max_events",
+        "links",
+        "max_links",
+        "overflow",
+        "ended",
+    )
+
+    def __init__(self, opener_id: str | None, namespace: list[str], parent: LifecycleSpan | None) -> None:
+        self.opener_id = opener_id
+        self.namespace = namespace
+        self.parent = parent
+        self.span: trace.Span | None = None
+        self.otel_parent: LifecycleSpan | None = None
+        self.events = 0
+        self.max_events: float = math.inf
+        self.links = 0
+        self.max_links: float = math.inf
+        self.overflow: list[list[Any]] | None = None
+        self.ended = False
+
+
+class _TokenRun:
+    __slots__ = ("scope", "type", "rest", "rest_json", "first", "chunks", "times_us")
+
+    def __init__(self, scope: LifecycleSpan, type_: str, rest: dict[str, Any], rest_json: str, first: int):
+        self.scope = scope
+        self.type = type_
+        self.rest = rest
+        self.rest_json = rest_json
+        self.first = first
+        self.chunks: list[str] = []
+        self.times_us: list[int] = []
+
+
+class RunRecorder:
+    """Writes one run's frames into OpenTelemetry spans and events, in emit order.
+
+    The run calls it under its own lock, so the recorder itself is not thread-safe.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        tracer: trace.Tracer,
+        parent_context: otel_context.Context | None = None,
+        span_attributes: Mapping[str, Any] | None = None,
+        links: list[Link] | None = None,
+    ) -> None:
+        self.run_id = run_id
+        self._run_links = list(links or [])
+        self._prefix = run_id + "-"
+        self._tracer = tracer
+        self._parent_context = parent_context
+        self._extra_span_attributes = dict(span_attributes or {})
+        self._count = 0
+        self._root: LifecycleSpan | None = None  # the run's first top-level span: keeps one run one trace
+        self._lazy_root: LifecycleSpan | None = None
+        self._last_scope: LifecycleSpan | None = None
+        self._tokens: _TokenRun | None = None
+
+    # -- public operations -----------------------------------------------------------
+    def open(self, frame: StreamFrame, scope: LifecycleSpan) -> None:
+        """Start ``scope``'s span with ``frame`` (its opener) as the first event."""
+        self._flush_tokens()
+        ordinal = self._next()
+        otel_parent = scope.parent if scope.parent is not None else self._root
+        previous_link: list[Link] = []
+        last = self._last_scope
+        if last is not None and last is not otel_parent and last.span is not None:
+            previous_link.append(Link(last.span.get_span_context(), {LINK_RELATION: LINK_PREVIOUS}))
+        self._start_span(
+            scope,
+            otel_parent,
+            semconv.span_name(frame.type, frame.data),
+            semconv.SPAN_KINDS.get(frame.type, SpanKind.INTERNAL),
+            semconv.opener_attributes(frame.type, frame.data),
+            previous_link,
+            frame.timestamp,
+        )
+        expected_parent = otel_parent.opener_id if otel_parent is not None else None
+        self._add(scope, frame.type, frame, ordinal, expected_parent, opener=True)
+        self._last_scope = scope
+
+    def event(self, frame: StreamFrame, scope: LifecycleSpan | None) -> None:
+        """Record a frame inside ``scope`` (or on the run's own span when outside any)."""
+        if scope is None:
+            scope = self._run_span_scope(frame)
+        if frame.type in TOKEN_TYPES and self._try_token(frame, scope):
+            return
+        self._flush_tokens()
+        ordinal = self._next()
+        self._link_if_crossing(scope)
+        self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+        self._last_scope = scope
+
+    def close(
+        self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None
+    ) -> None:
+        """Record the closing frame of ``scope`` and end its span."""
+        self.event(frame, scope)
+        self._flush_tokens()
+        span = scope.span
+        if span is None:
+            return
+        span.set_attributes(semconv.closer_attributes(frame.type, frame.data))
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+            span.record_exception(error)
+        self._end(scope, to_unix_us(frame.timestamp) * 1000)
+
+    def abandon(self, scope: LifecycleSpan, reason: str) -> None:
+        """End ``scope``'s span without a closing frame (the consumer closed the stream)."""
+        self._flush_tokens()
+        span = scope.span
+        if span is None or scope.ended:
+            return
+        span.set_attribute(CANCELLED, True)
+        span.set_status(Status(StatusCode.ERROR, reason))
+        self._end(scope, None)
+
+    def finish(self) -> None:
+        """The run is over: flush buffered tokens and end the run's own span if it has one."""
+        self._flush_tokens()
+        if self._lazy_root is not None and not self._lazy_root.ended:
+            self._end(self._lazy_root, None)
+
+    # -- internals -------------------------------------------------------------------
+    def _next(self) -> int:
+        ordinal = self._count
+        self._count = ordinal + 1
+        return ordinal
+
+    def _start_span(
+        self,
+        scope: LifecycleSpan,
+        otel_parent: LifecycleSpan | None,
+        name: str,
+        kind: SpanKind,
+        attributes: dict[str, Any],
+        links: list[Link],
+        start: datetime,
+    ) -> None:
+        """Start ``scope``'s span under ``otel_parent`` (or the run's parent context).
+
+        The one place spans start: every span carries the run id, the format version and the
+        caller's extra attributes; the run's own links go on its first span only.
+        """
+        if otel_parent is not None and otel_parent.span is not None:
+            parent_ctx = trace.set_span_in_context(otel_parent.span)
+        else:
+            parent_ctx = self._parent_context
+        attributes[RUN_ID] = self.run_id
+        attributes[FORMAT_VERSION] = FORMAT
+        if scope.namespace:
+            attributes[SPAN_NAMESPACE] = dumps(scope.namespace)
+        attributes.update(self._extra_span_attributes)
+        if self._root is None and self._run_links:
+            links = [*self._run_links, *links]  # e.g. a resumed run pointing at the run it resumes
+        span = self._tracer.start_span(
+            name,
+            context=parent_ctx,
+            kind=kind,
+            attributes=attributes,
+            links=links or None,
+            start_time=to_unix_us(start) * 1000,
+        )
+        scope.span = span
+        scope.otel_parent = otel_parent
+        scope.max_events, scope.max_links = span_limits(span)
+        scope.links = len(links)
+        if self._root is None:
+            self._root = scope  # the run's first span: keeps one run one trace
+
+    def _run_span_scope(self, frame: StreamFrame) -> LifecycleSpan:
+        """Frames emitted outside any lifecycle live on one lazily created run span."""
+        scope = self._lazy_root
+        if scope is None or scope.ended:
+            scope = LifecycleSpan(None, [], None)
+            self._start_span(scope, self._root, "framescope.run", SpanKind.INTERNAL, {}, [], frame.timestamp)
+            self._lazy_root = scope
+        return scope
+
+    def _link_if_crossing(self, scope: LifecycleSpan) -> None:
+        last = self._last_scope
+        if last is None or last is scope or last.span is None or scope.span is None:
+            return
+        if scope.links >= scope.max_links - 1:
+            return
+        add_link = getattr(scope.span, "add_link", None)
+        if add_link is not None:
+            add_link(last.span.get_span_context(), {LINK_RELATION: LINK_PREVIOUS})
+            scope.links += 1
+
+    def _add(
+        self,
+        scope: LifecycleSpan,
+        name: str,
+        frame: StreamFrame,
+        ordinal: int,
+        expected_parent: str | None,
+        *,
+        opener: bool,
+    ) -> None:
+        attributes: dict[str, Any] = {SEQ: ordinal}
+        if opener:
+            attributes[OPEN] = True
+        if frame.seq != ordinal:
+            attributes[SEQ_VALUE] = dumps(frame.seq)
+        if frame.id != self._prefix + str(ordinal):
+            attributes[FRAME_ID] = frame.id
+        expected_previous = self._prefix + str(ordinal - 1) if ordinal else None
+        if frame.previous_id != expected_previous:
+            attributes[PREVIOUS_ID] = dumps(frame.previous_id)
+        if frame.parent_id != expected_parent:
+            attributes[PARENT_ID] = dumps(frame.parent_id)
+        if frame.channel != channel_for(frame.type):
+            attributes[CHANNEL] = frame.channel
+        if frame.namespace != scope.namespace:
+            attributes[NAMESPACE] = dumps(frame.namespace)
+        offset = frame.timestamp.utcoffset()
+        if offset:
+            attributes[TZ_OFFSET_US] = offset // ONE_US
+        if frame.data:
+            attributes[DATA] = dumps(frame.data)
+        if not name.isascii() and not _utf8_clean(name):
+            attributes[TYPE] = dumps(name)
+            name = "framescope.frame"
+        self._write_event(scope, name, to_unix_us(frame.timestamp) * 1000, attributes)
+
+    def _write_event(self, scope: LifecycleSpan, name: str, time_ns: int, attributes: dict[str, Any]) -> None:
+        span = scope.span
+        if span is None:
+            return
+        # Two slots stay free: one for the batch event, one for a recorded exception.
+        if scope.overflow is not None or scope.events >= scope.max_events - 2:
+            if scope.overflow is None:
+                scope.overflow = []
+            scope.overflow.append([name, time_ns, attributes])
+            return
+        span.add_event(name, attributes, timestamp=time_ns)
+        scope.events += 1
+
+    def _end(self, scope: LifecycleSpan, end_ns: int | None) -> None:
+        span = scope.span
+        if span is None or scope.ended:
+            return
+        if scope.overflow:
+            packed = scope.overflow
+            scope.overflow = None
+            span.add_event(BATCH_EVENT, {FRAMES: dumps(packed)}, timestamp=packed[0][1])
+            scope.events += 1
+        scope.ended = True
+        span.end(end_time=end_ns)
+
+    # -- token runs ------------------------------------------------------------------
+    def _try_token(self, frame: StreamFrame, scope: LifecycleSpan) -> bool:
+        data = frame.data
+        chunk = data.get("chunk")
+        if not isinstance(chunk, str):
+            return False
+        ordinal = self._count
+        prefix = self._prefix
+        if (
+            frame.seq != ordinal
+            or frame.id != prefix + str(ordinal)
+            or frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None)
+            or frame.parent_id != scope.opener_id
+            or frame.namespace != scope.namespace
+            or frame.channel != channel_for(frame.type)
+            or frame.timestamp.utcoffset()
+        ):
+            return False
+        run = self._tokens
+        if len(data) == 1:
+            rest: dict[str, Any] = {}
+        else:
+            rest = {k: v for k, v in data.items() if k != "chunk"}
+        if (
+            run is None
+            or run.scope is not scope
+            or run.type != frame.type
+            or run.rest != rest
+            or len(run.chunks) >= TOKEN_RUN_MAX
+        ):
+            self._flush_tokens()
+            self._link_if_crossing(scope)
+            run = self._tokens = _TokenRun(scope, frame.type, rest, dumps(rest) if rest else "", ordinal)
+            self._last_scope = scope
+        run.chunks.append(chunk)
+        run.times_us.append(to_unix_us(frame.timestamp))
+        self._count = ordinal + 1
+        return True
+
+    def _flush_tokens(self) -> None:
+        run = self._tokens
+        if run is None:
+            return
+        self._tokens = None
+        times = run.times_us
+        attributes: dict[str, Any] = {SEQ: run.first, COUNT: len(run.chunks), CHUNKS: dumps(run.chunks)}
+        if len(times) > 1:
+            attributes[DELTAS_US] = dumps([b - a for a, b in pairwise(times)])
+        if run.rest_json:
+            attributes[DATA] = run.rest_json
+        self._write_event(run.scope, run.type, times[0] * 1000, attributes)
+
+
+def span_limits(span: trace.Span) -> tuple[float, float]:
+    """How many events and links the SDK keeps on ``span`` (infinite when it does not say).
+
+    The SDK has no public accessor for a span's limits, and the provider's may differ from
+    the environment's (``TracerProvider(span_limits=...)``), so this reads the SDK span's
+    ``_limits``.  It is the only private read in framescope; it is trusted only when it is the
+    public :class:`SpanLimits` type, and ``tests/test_codec.py`` checks it against a provider
+    with explicit limits, so an SDK release that moves it fails a test instead of silently
+    letting the SDK drop frames.
+    """
+    limits = getattr(span, "_limits", None)
+    if not isinstance(limits, SpanLimits):
+        return math.inf, math.inf
+    return _limit(limits.max_events), _limit(limits.max_links)
+
+
+def _limit(value: int | None) -> float:
+    return math.inf if value is None else float(value)
+
+
+def _utf8_clean(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -1,0 +1,52 @@
+"""The wire table: the attribute keys and time units frames are written with and read back by.
+
+Encoding (:mod:`framescope.telemetry.encode`, live) and decoding
+(:mod:`framescope.replay.decode`, replay) share only this module, so a key changed here changes
+both directions at once.  ``docs/codec.md`` is the same table in prose; changing a key is a
+format change.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+# -- attribute keys (the wire format; changing one is a format change) ----------------------
+RUN_ID = "framescope.run.id"
+SPAN_NAMESPACE = "framescope.namespace"
+CANCELLED = "framescope.cancelled"
+SEQ = "framescope.seq"
+OPEN = "framescope.open"
+FRAME_ID = "framescope.id"
+SEQ_VALUE = "framescope.seq_value"
+PREVIOUS_ID = "framescope.previous_id"
+PARENT_ID = "framescope.parent_id"
+CHANNEL = "framescope.channel"
+NAMESPACE = "framescope.frame.namespace"
+TZ_OFFSET_US = "framescope.tz_offset_us"
+DATA = "framescope.data"
+TYPE = "framescope.type"
+COUNT = "framescope.count"
+CHUNKS = "framescope.chunks"
+DELTAS_US = "framescope.dt_us"
+FRAMES = "framescope.frames"
+BATCH_EVENT = "framescope.batch"
+LINK_RELATION = "framescope.link.relation"
+LINK_PREVIOUS = "previous_frame"
+FORMAT_VERSION = "framescope.format"
+FORMAT = 1
+
+TOKEN_RUN_MAX = 512
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
+
+
+def to_unix_us(timestamp: datetime) -> int:
+    """Exact integer microseconds since the epoch (no float rounding)."""
+    return (timestamp - EPOCH) // ONE_US
+
+
+def from_unix_us(us: int, offset_us: int = 0) -> datetime:
+    value = EPOCH + timedelta(microseconds=us)
+    if offset_us:
+        return value.astimezone(timezone(timedelta(microseconds=offset_us)))
+    return value
