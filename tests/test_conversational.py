@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -321,12 +320,9 @@ def test_two_turns_on_one_session_run_one_after_the_other() -> None:
 def test_turns_of_different_sessions_run_in_parallel() -> None:
     register_script("slow", lambda messages: "word " * 10, token_delay_s=0.03)  # ~0.3 s a turn
     flow = chat_flow("scripted/slow")()
-    began = time.perf_counter()
     results = _run_in_threads(flow, [("A", "one"), ("B", "two"), ("C", "three")])
-    elapsed = time.perf_counter() - began
     windows = [_turn_window(frames) for frames in results]
     assert max(start for start, _ in windows) < min(end for _, end in windows), "the turns did not overlap"
-    assert elapsed < 0.8, f"three 0.3 s turns took {elapsed:.2f} s: they were serialized"
     for session in ("one", "two", "three"):
         assert len(flow.transcript(session)) == 2
 
@@ -450,9 +446,8 @@ def test_closing_the_stream_mid_turn_cancels_it_and_keeps_the_transcript() -> No
     stream.close()
     assert stream.is_cancelled
     store = type(flow)._framescope_conversation.resolved_store()
-    deadline = time.monotonic() + 2
-    while store.turns("s")[0].status == "open" and time.monotonic() < deadline:
-        time.sleep(0.01)
+    for thread in [t for t in threading.enumerate() if t.name.startswith("framescope-run-")]:
+        thread.join(5)  # the turn's run records its end before its thread exits
     assert store.turns("s")[0].status == "cancelled"
     assert flow.transcript("s") == []
     register_script("slow", ["Short."])

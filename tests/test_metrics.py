@@ -3,7 +3,6 @@ provider construction, and real export over OTLP/HTTP and OTLP/gRPC on loopback.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -98,17 +97,6 @@ def test_frame_counting_is_thread_safe() -> None:
         t.join()
     [point] = _points(_collect(reader)["framescope.frames"]).values()
     assert point.value == 80_000
-
-
-def test_frame_is_cheap() -> None:
-    m, _ = _setup()
-    m.frame("llm", "llm_stream_chunk")
-    n = 100_000
-    started = time.perf_counter()
-    for _ in range(n):
-        m.frame("llm", "llm_stream_chunk")
-    per_call = (time.perf_counter() - started) / n
-    assert per_call < 5e-6, f"frame() took {per_call * 1e6:.2f} µs"
 
 
 def test_sessions_active_goes_up_and_down() -> None:

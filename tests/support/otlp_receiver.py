@@ -275,6 +275,8 @@ class _OtlpHttpHandler(BaseHTTPRequestHandler):
             return
         if receiver.delay_s > 0:
             time.sleep(receiver.delay_s)
+        if receiver.gate is not None:
+            receiver.gate.wait(30)
         status = receiver.status_code
         if 200 <= status < 300:
             getattr(receiver, record)(message)
@@ -304,14 +306,18 @@ class OtlpHttpReceiver(_ReceiverStore):
 
     ``status_code`` and ``delay_s`` are plain attributes read for every request, so a test
     can turn a healthy backend into a failing or slow one (and back) while it runs.
-    Requests answered with a non-2xx status are counted but not stored, like a backend
-    that rejected them.
+    ``gate``, when given, holds every request until it is set (a backend that answers
+    only when the test says so).  Requests answered with a non-2xx status are counted but
+    not stored, like a backend that rejected them.
     """
 
-    def __init__(self, status_code: int = 200, delay_s: float = 0.0) -> None:
+    def __init__(
+        self, status_code: int = 200, delay_s: float = 0.0, gate: threading.Event | None = None
+    ) -> None:
         super().__init__()
         self.status_code = status_code
         self.delay_s = delay_s
+        self.gate = gate
         self._server: _OtlpHttpServer | None = None
         self._thread: threading.Thread | None = None
 

@@ -44,10 +44,6 @@ class FrameSpanProcessor(SpanProcessor):
         if self.metrics is not None and run.sinks:
             self.metrics.session_closed()
 
-    @property
-    def active_runs(self) -> int:
-        return len(self._runs)
-
     # -- frames --------------------------------------------------------------------------
     def on_frame(self, run: Run, frame: StreamFrame) -> None:
         """Deliver ``frame`` to every session of ``run`` (may block: sessions are bounded)."""

@@ -67,7 +67,6 @@ class FrameQueue:
         "trace_id",
         "run_id",
         "_close_callbacks",
-        "high_water",
     )
 
     def __init__(self, maxsize: int = 1024) -> None:
@@ -89,7 +88,6 @@ class FrameQueue:
         self.trace_id: str | None = None
         self.run_id: str | None = None
         self._close_callbacks: list[Callable[[], None]] = []
-        self.high_water = 0
 
     # -- producer side -----------------------------------------------------------------
     def put(self, frame: StreamFrame) -> None:
@@ -104,8 +102,6 @@ class FrameQueue:
                 if self.closed:
                     raise StreamClosed()
             items.append(frame)
-            if len(items) > self.high_water:
-                self.high_water = len(items)
             self._wake_consumer()
 
     def finish(self, result: Any = None, error: BaseException | None = None) -> None:

@@ -149,8 +149,3 @@ def dumps(value: Any) -> str:
         # protobuf (OTLP) cannot carry lone surrogates; \\u escapes keep them exactly.
         return json.dumps(value, ensure_ascii=True, separators=(",", ":"))
     return text
-
-
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Headers with credential values replaced, for error payloads that mention a request."""
-    return {k: (REDACTED if k.lower() in SECRET_KEYS else v) for k, v in headers.items()}
