@@ -144,9 +144,7 @@ class _SpanContext:
 _DERIVED_ONLY = frozenset((SEQ, DATA))
 
 
-def _decode_event(
-    ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord
-) -> None:
+def _decode_event(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord) -> None:
     """One span event (or one packed entry of a batch event) into its frame(s).
 
     The encoder writes three shapes, told apart by their keys: a token run (``COUNT``), an
@@ -169,16 +167,19 @@ def _decode_derived_frame(
     ordinal = _int(attrs.get(SEQ), ctx.span, event)
     data_json = attrs.get(DATA)
     ctx.out[ordinal] = make_frame(
-        prefix + str(ordinal), ordinal, name, channel_for(name), ctx.namespace,
-        EPOCH + timedelta(microseconds=time_ns // 1000), ctx.opener,
+        prefix + str(ordinal),
+        ordinal,
+        name,
+        channel_for(name),
+        ctx.namespace,
+        EPOCH + timedelta(microseconds=time_ns // 1000),
+        ctx.opener,
         prefix + str(ordinal - 1) if ordinal else None,
         _json(data_json, ctx.span, event) if data_json else {},
     )
 
 
-def _decode_token_run(
-    ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord
-) -> None:
+def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord) -> None:
     """Up to 512 token frames packed as a JSON array of chunks and microsecond deltas."""
     span = ctx.span
     prefix = ctx.prefix
@@ -212,8 +213,15 @@ def _decode_token_run(
             data = dict(rest)
             data["chunk"] = chunk
         out[ordinal] = make_frame(
-            current, ordinal, frame_type, channel, namespace, EPOCH + timedelta(microseconds=us),
-            opener_id, previous, data,
+            current,
+            ordinal,
+            frame_type,
+            channel,
+            namespace,
+            EPOCH + timedelta(microseconds=us),
+            opener_id,
+            previous,
+            data,
         )
         previous = current
         ordinal += 1
@@ -236,9 +244,7 @@ def _decode_explicit_frame(
         attrs[CHANNEL] if CHANNEL in attrs else channel_for(frame_type),
         _json(attrs[NAMESPACE], span, event) if NAMESPACE in attrs else ctx.namespace,
         from_unix_us(time_ns // 1000, _int(attrs.get(TZ_OFFSET_US, 0), span, event)),
-        _json(attrs[PARENT_ID], span, event)
-        if PARENT_ID in attrs
-        else (ctx.parent_opener if opener else ctx.opener),
+        _json(attrs[PARENT_ID], span, event) if PARENT_ID in attrs else (ctx.parent_opener if opener else ctx.opener),
         _json(attrs[PREVIOUS_ID], span, event)
         if PREVIOUS_ID in attrs
         else (prefix + str(ordinal - 1) if ordinal else None),
@@ -278,8 +284,9 @@ def _json(value: Any, span: SpanRecord, event: EventRecord | None) -> Any:
             raise ValueError(f"extra data at character {end}")
         return decoded
     except ValueError as exc:
-        raise _bad(span, event, f"invalid JSON ({exc}); the value may have been truncated "
-                   "by an attribute length limit") from None
+        raise _bad(
+            span, event, f"invalid JSON ({exc}); the value may have been truncated by an attribute length limit"
+        ) from None
 
 
 def _bad(span: SpanRecord, event: EventRecord | None, what: str) -> FrameDecodeError:

@@ -180,9 +180,7 @@ class RunRecorder:
         self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
         self._last_scope = scope
 
-    def close(
-        self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None
-    ) -> None:
+    def close(self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None) -> None:
         """Record the closing frame of ``scope`` and end its span."""
         self.event(frame, scope)
         self._flush_tokens()
