@@ -16,29 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from framescope.replay.records import EventRecord, SpanRecord
-from framescope.telemetry.wire import (
-    BATCH_EVENT,
-    CANCELLED,
-    CHANNEL,
-    CHUNKS,
-    COUNT,
-    DATA,
-    DELTAS_US,
-    EPOCH,
-    FRAME_ID,
-    FRAMES,
-    NAMESPACE,
-    OPEN,
-    PARENT_ID,
-    PREVIOUS_ID,
-    RUN_ID,
-    SEQ,
-    SEQ_VALUE,
-    SPAN_NAMESPACE,
-    TYPE,
-    TZ_OFFSET_US,
-    from_unix_us,
-)
+from framescope.telemetry import wire
 from framescope.types.routing import channel_for
 from framescope.types.streaming import StreamFrame, make_frame
 
@@ -80,11 +58,11 @@ def decode_runs(spans: Iterable[SpanRecord]) -> list[DecodedRun]:
     """Every framescope run found in ``spans``, oldest first; non-framescope spans are ignored."""
     by_run: dict[str, list[SpanRecord]] = {}
     for span in spans:
-        run_id = span.attributes.get(RUN_ID)
+        run_id = span.attributes.get(wire.RUN_ID)
         if isinstance(run_id, str):
             by_run.setdefault(run_id, []).append(span)
     runs = [_decode_run(run_id, run_spans) for run_id, run_spans in by_run.items()]
-    runs.sort(key=lambda run: (run.started_at is None, run.started_at or EPOCH))
+    runs.sort(key=lambda run: (run.started_at is None, run.started_at or wire.EPOCH))
     return runs
 
 
@@ -95,28 +73,32 @@ def _decode_run(run_id: str, spans: list[SpanRecord]) -> DecodedRun:
     for span in spans:
         for event in span.events:
             attrs = event.attributes
-            if _truthy(attrs.get(OPEN)):
-                ordinal = _int(attrs.get(SEQ), span, event)
-                explicit = attrs.get(FRAME_ID)
+            if _truthy(attrs.get(wire.OPEN)):
+                ordinal = _int(attrs.get(wire.SEQ), span, event)
+                explicit = attrs.get(wire.FRAME_ID)
                 openers[span.span_id] = explicit if isinstance(explicit, str) else prefix + str(ordinal)
                 break
     decoded: dict[int, StreamFrame] = {}
     cancelled = failed = False
     for span in spans:
-        if _truthy(span.attributes.get(CANCELLED)):
+        if _truthy(span.attributes.get(wire.CANCELLED)):
             cancelled = True
         elif span.status_code == "ERROR":
             failed = True
-        namespace = _json(span.attributes.get(SPAN_NAMESPACE), span, None) if SPAN_NAMESPACE in span.attributes else []
+        namespace = (
+            _json(span.attributes.get(wire.SPAN_NAMESPACE), span, None)
+            if wire.SPAN_NAMESPACE in span.attributes
+            else []
+        )
         parent_span = by_id.get(span.parent_span_id) if span.parent_span_id else None
         parent_opener = openers.get(parent_span.span_id) if parent_span is not None else None
         ctx = _SpanContext(prefix, namespace, openers.get(span.span_id), parent_opener, span, decoded)
         for event in span.events:
             attrs = event.attributes
-            if SEQ in attrs:
+            if wire.SEQ in attrs:
                 _decode_event(ctx, event.name, event.time_unix_nano, attrs, event)
-            elif event.name == BATCH_EVENT and FRAMES in attrs:
-                for name, time_ns, packed in _json(attrs[FRAMES], span, event):
+            elif event.name == wire.BATCH_EVENT and wire.FRAMES in attrs:
+                for name, time_ns, packed in _json(attrs[wire.FRAMES], span, event):
                     _decode_event(ctx, name, int(time_ns), packed, event)
     ordered = [decoded[key] for key in sorted(decoded)]
     gaps: list[tuple[int, int]] = []
@@ -141,17 +123,17 @@ class _SpanContext:
     out: dict[int, StreamFrame]
 
 
-_DERIVED_ONLY = frozenset((SEQ, DATA))
+_DERIVED_ONLY = frozenset((wire.SEQ, wire.DATA))
 
 
 def _decode_event(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord) -> None:
     """One span event (or one packed entry of a batch event) into its frame(s).
 
-    The encoder writes three shapes, told apart by their keys: a token run (``COUNT``), an
-    event whose envelope is all derived (only ``SEQ`` and maybe ``DATA``, the common case),
+    The encoder writes three shapes, told apart by their keys: a token run (``wire.COUNT``), an
+    event whose envelope is all derived (only ``wire.SEQ`` and maybe ``wire.DATA``, the common case),
     or a frame that spells out what differs from the derived envelope.
     """
-    if COUNT in attrs:
+    if wire.COUNT in attrs:
         _decode_token_run(ctx, name, time_ns, attrs, event)
     elif _DERIVED_ONLY.issuperset(attrs):
         _decode_derived_frame(ctx, name, time_ns, attrs, event)
@@ -164,15 +146,15 @@ def _decode_derived_frame(
 ) -> None:
     """A frame whose id, previous id, parent, channel and namespace are all the derived ones."""
     prefix = ctx.prefix
-    ordinal = _int(attrs.get(SEQ), ctx.span, event)
-    data_json = attrs.get(DATA)
+    ordinal = _int(attrs.get(wire.SEQ), ctx.span, event)
+    data_json = attrs.get(wire.DATA)
     ctx.out[ordinal] = make_frame(
         prefix + str(ordinal),
         ordinal,
         name,
         channel_for(name),
         ctx.namespace,
-        EPOCH + timedelta(microseconds=time_ns // 1000),
+        wire.EPOCH + timedelta(microseconds=time_ns // 1000),
         ctx.opener,
         prefix + str(ordinal - 1) if ordinal else None,
         _json(data_json, ctx.span, event) if data_json else {},
@@ -183,18 +165,18 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
     """Up to 512 token frames packed as a JSON array of chunks and microsecond deltas."""
     span = ctx.span
     prefix = ctx.prefix
-    first = _int(attrs.get(SEQ), span, event)
-    frame_type = _json(attrs[TYPE], span, event) if TYPE in attrs else name
-    count = _int(attrs[COUNT], span, event)
-    chunks = _json(attrs.get(CHUNKS, "[]"), span, event)
-    deltas = _json(attrs[DELTAS_US], span, event) if DELTAS_US in attrs else []
+    first = _int(attrs.get(wire.SEQ), span, event)
+    frame_type = _json(attrs[wire.TYPE], span, event) if wire.TYPE in attrs else name
+    count = _int(attrs[wire.COUNT], span, event)
+    chunks = _json(attrs.get(wire.CHUNKS, "[]"), span, event)
+    deltas = _json(attrs[wire.DELTAS_US], span, event) if wire.DELTAS_US in attrs else []
     if len(chunks) != count or len(deltas) != max(0, count - 1):
         raise FrameDecodeError(
             f"span {span.span_id} event {name!r} at seq {first}: token run says "
             f"{count} tokens but holds {len(chunks)} chunks and {len(deltas)} time deltas; "
             "the trace was truncated or edited"
         )
-    data_json = attrs.get(DATA)
+    data_json = attrs.get(wire.DATA)
     rest = _json(data_json, span, event) if data_json else None
     channel = channel_for(frame_type)
     namespace = ctx.namespace
@@ -218,7 +200,7 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
             frame_type,
             channel,
             namespace,
-            EPOCH + timedelta(microseconds=us),
+            wire.EPOCH + timedelta(microseconds=us),
             opener_id,
             previous,
             data,
@@ -233,20 +215,22 @@ def _decode_explicit_frame(
     """A frame that carries every envelope field differing from the derived one."""
     span = ctx.span
     prefix = ctx.prefix
-    ordinal = _int(attrs.get(SEQ), span, event)
-    frame_type = _json(attrs[TYPE], span, event) if TYPE in attrs else name
-    opener = _truthy(attrs.get(OPEN))
-    data_json = attrs.get(DATA)
+    ordinal = _int(attrs.get(wire.SEQ), span, event)
+    frame_type = _json(attrs[wire.TYPE], span, event) if wire.TYPE in attrs else name
+    opener = _truthy(attrs.get(wire.OPEN))
+    data_json = attrs.get(wire.DATA)
     ctx.out[ordinal] = make_frame(
-        attrs[FRAME_ID] if FRAME_ID in attrs else prefix + str(ordinal),
-        _json(attrs[SEQ_VALUE], span, event) if SEQ_VALUE in attrs else ordinal,
+        attrs[wire.FRAME_ID] if wire.FRAME_ID in attrs else prefix + str(ordinal),
+        _json(attrs[wire.SEQ_VALUE], span, event) if wire.SEQ_VALUE in attrs else ordinal,
         frame_type,
-        attrs[CHANNEL] if CHANNEL in attrs else channel_for(frame_type),
-        _json(attrs[NAMESPACE], span, event) if NAMESPACE in attrs else ctx.namespace,
-        from_unix_us(time_ns // 1000, _int(attrs.get(TZ_OFFSET_US, 0), span, event)),
-        _json(attrs[PARENT_ID], span, event) if PARENT_ID in attrs else (ctx.parent_opener if opener else ctx.opener),
-        _json(attrs[PREVIOUS_ID], span, event)
-        if PREVIOUS_ID in attrs
+        attrs[wire.CHANNEL] if wire.CHANNEL in attrs else channel_for(frame_type),
+        _json(attrs[wire.NAMESPACE], span, event) if wire.NAMESPACE in attrs else ctx.namespace,
+        wire.from_unix_us(time_ns // 1000, _int(attrs.get(wire.TZ_OFFSET_US, 0), span, event)),
+        _json(attrs[wire.PARENT_ID], span, event)
+        if wire.PARENT_ID in attrs
+        else (ctx.parent_opener if opener else ctx.opener),
+        _json(attrs[wire.PREVIOUS_ID], span, event)
+        if wire.PREVIOUS_ID in attrs
         else (prefix + str(ordinal - 1) if ordinal else None),
         _json(data_json, span, event) if data_json else {},
     )

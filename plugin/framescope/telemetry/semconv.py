@@ -58,16 +58,10 @@ def opener_attributes(opener_type: str, data: Mapping[str, Any]) -> dict[str, An
     elif opener_type == "tool_usage_started":
         attrs["gen_ai.operation.name"] = "execute_tool"
         attrs["gen_ai.tool.name"] = _text(data.get("tool_name"), "tool")
-        call_id = data.get("tool_call_id")
-        if isinstance(call_id, str) and call_id:
-            attrs["gen_ai.tool.call.id"] = call_id
+        _set_text(attrs, "gen_ai.tool.call.id", data.get("tool_call_id"))
     elif opener_type == "conversation_turn_started":
-        session_id = data.get("session_id")
-        if isinstance(session_id, str) and session_id:
-            attrs["gen_ai.conversation.id"] = session_id
-    session_id = data.get("conversation_id")
-    if isinstance(session_id, str) and session_id:
-        attrs["gen_ai.conversation.id"] = session_id
+        _set_text(attrs, "gen_ai.conversation.id", data.get("session_id"))
+    _set_text(attrs, "gen_ai.conversation.id", data.get("conversation_id"))
     return attrs
 
 
@@ -75,9 +69,7 @@ def closer_attributes(closer_type: str, data: Mapping[str, Any]) -> dict[str, An
     """Semantic-convention attributes known when a lifecycle ends."""
     attrs: dict[str, Any] = {}
     if closer_type == "llm_call_completed":
-        model = data.get("response_model")
-        if isinstance(model, str) and model:
-            attrs["gen_ai.response.model"] = model
+        _set_text(attrs, "gen_ai.response.model", data.get("response_model"))
         reason = data.get("finish_reason")
         if isinstance(reason, str) and reason:
             attrs["gen_ai.response.finish_reasons"] = (reason,)
@@ -93,7 +85,11 @@ def closer_attributes(closer_type: str, data: Mapping[str, Any]) -> dict[str, An
         ttft = data.get("time_to_first_token_s")
         if isinstance(ttft, (int, float)) and not isinstance(ttft, bool):
             attrs["framescope.llm.time_to_first_token_s"] = float(ttft)
-    error_type = data.get("error_type")
-    if isinstance(error_type, str) and error_type:
-        attrs["error.type"] = error_type
+    _set_text(attrs, "error.type", data.get("error_type"))
     return attrs
+
+
+def _set_text(attrs: dict[str, Any], key: str, value: Any) -> None:
+    """Set ``key`` only to a non-empty string: a missing or odd value sets nothing."""
+    if isinstance(value, str) and value:
+        attrs[key] = value

@@ -180,18 +180,18 @@ def _encode_event(event: EventRecord, style: JsonStyle) -> dict[str, Any]:
     out: dict[str, Any] = {"timeUnixNano": str(event.time_unix_nano)}
     if event.name:
         out["name"] = event.name
-    if event.attributes:
-        out["attributes"] = encode_attributes(event.attributes, style)
-    return out
+    return _with_attributes(out, event.attributes, style)
 
 
 def _encode_link(link: LinkRecord, style: JsonStyle) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "traceId": _encode_id(link.trace_id, style),
-        "spanId": _encode_id(link.span_id, style),
-    }
-    if link.attributes:
-        out["attributes"] = encode_attributes(link.attributes, style)
+    out = {"traceId": _encode_id(link.trace_id, style), "spanId": _encode_id(link.span_id, style)}
+    return _with_attributes(out, link.attributes, style)
+
+
+def _with_attributes(out: dict[str, Any], attributes: Attributes, style: JsonStyle) -> dict[str, Any]:
+    """``out`` with an ``attributes`` list when there are any (OTLP/JSON omits empty lists)."""
+    if attributes:
+        out["attributes"] = encode_attributes(attributes, style)
     return out
 
 

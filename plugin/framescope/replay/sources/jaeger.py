@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -287,16 +288,12 @@ def _read_tag_value(kind: Any, value: Any, where: str) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 return float(value)
-            except ValueError:
-                pass
     elif kind == "binary":
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(binascii.Error, ValueError):
                 return base64.b64decode(value, validate=True)
-            except (binascii.Error, ValueError):
-                pass
     else:
         raise TraceFormatError(
             f"unknown tag type {kind!r}; expected string, bool, int64, float64 or binary", where=where
@@ -311,8 +308,6 @@ def _read_int(value: Any, where: str) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        try:
+        with contextlib.suppress(ValueError):
             return int(value)
-        except ValueError:
-            pass
     raise TraceFormatError(f"expected an integer, got {value!r}", where=where)
