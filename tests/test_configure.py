@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -106,11 +105,9 @@ def test_an_unreachable_otlp_endpoint_never_breaks_the_run(monkeypatch, protocol
                     emit("tick", {"i": i})
             return "fine"
 
-        started = time.perf_counter()
         with stream_call(work) as stream:
             frames = list(stream)
         assert stream.result == "fine" and len(frames) == 202
-        assert time.perf_counter() - started < 1.0
     finally:
         framescope.shutdown()
 

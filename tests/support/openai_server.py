@@ -94,6 +94,9 @@ class OpenAICompatibleServer:
         self.behaviour = replace(behaviour or Behaviour(), **overrides)
         self.requests: list[RecordedRequest] = []
         self.client_disconnected = threading.Event()
+        #: set when a request arrives, and when a stream goes silent (``stall_after``)
+        self.request_received = threading.Event()
+        self.stalled = threading.Event()
         self._queue: list[Behaviour] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -130,6 +133,7 @@ class OpenAICompatibleServer:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+        self.request_received.set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -235,6 +239,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._cut()
                 return
             if behaviour.stall_after is not None and sent >= behaviour.stall_after:
+                self.owner.stalled.set()
                 self.owner._stopping.wait(60)
                 self._cut()
                 return
