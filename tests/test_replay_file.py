@@ -106,8 +106,10 @@ def test_gaps_are_reported_and_strict_mode_raises(trace_file, tmp_path):
         replay.from_file(partial, strict=True)
 
 
-def test_replay_paces_at_the_original_timing(trace_file):
+def test_replay_paces_at_the_original_timing(trace_file, monkeypatch):
     import time
+
+    from framescope.replay import feed
 
     def paced() -> None:
         for i in range(3):
@@ -115,11 +117,30 @@ def test_replay_paces_at_the_original_timing(trace_file):
             time.sleep(0.1)
 
     with stream_call(paced) as stream:
-        list(stream)
+        live = list(stream)
     framescope.flush()
-    started = time.perf_counter()
-    list(replay.from_file(trace_file, stream.trace_id, speed=2.0))
-    assert 0.07 < time.perf_counter() - started < 0.5
+
+    class VirtualClock:
+        """The replay feed's clock: sleeping advances it, so pacing is measured exactly."""
+
+        now = 1000.0
+        slept: list[float] = []
+
+        @classmethod
+        def monotonic(cls) -> float:
+            return cls.now
+
+        @classmethod
+        def sleep(cls, seconds: float) -> None:
+            cls.slept.append(seconds)
+            cls.now += seconds
+
+    monkeypatch.setattr(feed, "time", VirtualClock)
+    assert list(replay.from_file(trace_file, stream.trace_id, speed=2.0)) == live
+    span = (live[-1].timestamp - live[0].timestamp).total_seconds()
+    assert span >= 0.2
+    assert len(VirtualClock.slept) == 2  # one wait before each later frame
+    assert abs(sum(VirtualClock.slept) - span / 2) < 1e-6  # twice as fast as recorded
     with pytest.raises(ValueError, match="speed must be > 0"):
         replay.from_file(trace_file, stream.trace_id, speed=0)
 
