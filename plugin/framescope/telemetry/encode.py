@@ -230,6 +230,7 @@ class RunRecorder:
         The one place spans start: every span carries the run id, the format version and the
         caller's extra attributes; the run's own links go on its first span only.
         """
+        parent_ctx: otel_context.Context | None
         if otel_parent is not None and otel_parent.span is not None:
             parent_ctx = trace.set_span_in_context(otel_parent.span)
         else:

@@ -57,9 +57,9 @@ class FrameSpanProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         attributes = span.attributes
         run_id = attributes.get(RUN_ID) if attributes else None
-        if run_id is None:
+        if not isinstance(run_id, str):
             return
-        run = self._runs.get(run_id)  # type: ignore[arg-type]
+        run = self._runs.get(run_id)
         if run is not None and run.trace_id is None:
             run.set_trace_id(format(span.get_span_context().trace_id, "032x"))
 

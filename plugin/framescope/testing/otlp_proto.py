@@ -13,7 +13,6 @@ from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 from framescope.replay.records import SpanRecord
-from framescope.replay.sources.otlp_json import KIND_NAMES, STATUS_NAMES
 from framescope.testing.otlp_json import group_spans
 
 __all__ = ["build_proto_request", "spans_to_otlp_protobuf"]
@@ -47,11 +46,11 @@ def _proto_span(span: SpanRecord) -> Span:
         span_id=bytes.fromhex(span.span_id),
         parent_span_id=bytes.fromhex(span.parent_span_id) if span.parent_span_id else b"",
         name=span.name,
-        kind=KIND_NAMES.index(span.kind),
+        kind=Span.SpanKind.Value(f"SPAN_KIND_{span.kind}"),
         start_time_unix_nano=span.start_time_unix_nano,
         end_time_unix_nano=span.end_time_unix_nano,
         attributes=_key_values(span.attributes),
-        status=Status(code=STATUS_NAMES.index(span.status_code), message=span.status_message),
+        status=Status(code=Status.StatusCode.Value(f"STATUS_CODE_{span.status_code}"), message=span.status_message),
     )
     for e in span.events:
         out.events.add(name=e.name, time_unix_nano=e.time_unix_nano, attributes=_key_values(e.attributes))

@@ -132,7 +132,7 @@ def _read_span(span: Any, where: str, resources: Mapping[str, Attributes]) -> Sp
                 where=f"{where}.processID",
             )
         else:
-            resource = resources[pid]
+            resource = resources[str(pid)]  # a key of ``resources``, so a str
 
     start_us = _read_int(span.get("startTime", 0), f"{where}.startTime")
     duration_us = _read_int(span.get("duration", 0), f"{where}.duration")
@@ -245,7 +245,10 @@ def _read_log(log: Any, where: str) -> EventRecord:
     if not isinstance(log, Mapping):
         raise TraceFormatError("expected a log object", where=where)
     fields = _read_tags(log.get("fields"), f"{where}.fields")
-    name = fields.pop("event") if isinstance(fields.get("event"), str) else ""
+    event_name = fields.get("event")
+    name = event_name if isinstance(event_name, str) else ""
+    if isinstance(event_name, str):
+        del fields["event"]
     return EventRecord(
         name=name,
         time_unix_nano=_read_int(log.get("timestamp", 0), f"{where}.timestamp") * 1000,
