@@ -188,3 +188,8 @@ def test_the_architecture_picture_is_the_package_import_graph():
         f"docs/architecture.md is out of date; missing: {sorted(actual - pictured)}, "
         f"not in the code: {sorted(pictured - actual)}"
     )
+
+
+def test_only_tests_and_benchmarks_use_the_test_doubles():
+    importers = sorted(unit for unit, targets in package_graph().items() if "testing" in targets)
+    assert importers == [], f"{importers} import framescope.testing, which holds test doubles only"
