@@ -20,7 +20,7 @@ def test_core_without_openai_and_httpx(tmp_path):
         import framescope
         from framescope import LLM, replay
         from framescope.llm.providers import LLMConfigurationError
-        from framescope.replay.errors import TraceFetchError
+        from framescope.errors import TraceFetchError
         assert LLM("scripted/echo").call("hi") == "You said: hi"
         try:
             LLM("gpt-4o-mini", base_url="http://127.0.0.1:9/v1")

@@ -11,9 +11,9 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
+from framescope.errors import StreamClosed
 from framescope.telemetry.config import ConfigurationError, Runtime, configure, flush, shutdown
 from framescope.telemetry.run import astream_call, emit, lifecycle, stream_call
-from framescope.types._feed import StreamClosed
 from framescope.types.streaming import AsyncStreamSession, StreamChannel, StreamFrame, StreamSession
 
 if TYPE_CHECKING:

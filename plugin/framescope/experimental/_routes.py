@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from framescope.experimental._errors import ConversationDefinitionError
+from framescope.errors import ConversationDefinitionError
 
 if TYPE_CHECKING:
     from framescope.experimental._turn import Turn

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from framescope.experimental._errors import ConversationStoreError
+from framescope.errors import ConversationStoreError
 from framescope.experimental._models import ConversationMessage
 
 #: Marks a database as a framescope conversation store ("FSCV"), so another program's

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from framescope._sync import run_to_end
-from framescope.experimental._errors import RouteError
+from framescope.errors import RouteError
 from framescope.experimental._models import ConversationMessage, ConversationState
 from framescope.experimental._routes import BUILTIN_ROUTE, RouteSpec
 from framescope.experimental._store import ConversationStore, SpanRef

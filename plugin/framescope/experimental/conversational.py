@@ -34,7 +34,7 @@ from typing import Any, Literal, TypeVar
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
-from framescope.experimental._errors import (
+from framescope.errors import (
     ConversationDefinitionError,
     ConversationError,
     ConversationInputError,

@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from opentelemetry.trace import Link
 
 from framescope._sync import run_to_end
-from framescope.flow.errors import FlowStateError
+from framescope.errors import FlowStateError
 from framescope.flow.graph import FlowGraph, graph_of
 from framescope.flow.pause import PendingInput, ask
 from framescope.flow.runner import FlowEngine, Plan, Progress

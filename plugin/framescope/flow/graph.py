@@ -14,9 +14,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from framescope.errors import FlowDefinitionError
 from framescope.flow.conditions import ConditionTracker, MethodRef, Part, leaves
 from framescope.flow.decorators import BARE_ATTRIBUTE, marks_of
-from framescope.flow.errors import FlowDefinitionError
 
 
 @dataclass(frozen=True)

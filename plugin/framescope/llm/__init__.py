@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
+from framescope.errors import LLMToolLoopError, UnknownToolError
 from framescope.llm._messages import REDACTED
-from framescope.llm.errors import LLMToolLoopError, UnknownToolError
 from framescope.llm.llm import LLM
 from framescope.llm.providers import (
     LLMConfigurationError,

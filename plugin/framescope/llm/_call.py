@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from framescope.errors import LLMToolLoopError
 from framescope.llm._cancel import abort_on_cancel
 from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
 from framescope.llm._tools import ToolRunner, tool_names
-from framescope.llm.errors import LLMToolLoopError
 from framescope.llm.providers import (
     Completion,
     LLMProtocolError,

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from framescope.errors import UnknownToolError
 from framescope.llm._messages import tool_output_text, tool_result_message
-from framescope.llm.errors import UnknownToolError
 from framescope.llm.providers import ToolCall
 from framescope.telemetry.run import lifecycle
 from framescope.tools.tool import Tool

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
 
+from framescope.errors import TornTraceFileError, TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay._gc import paused_gc
 from framescope.replay.catalog import RunInfo, describe_run, select_run, select_runs
-from framescope.replay.errors import TornTraceFileError, TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay.fetch import Backend
 from framescope.replay.reconstruct import reconstruct_runs
 from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces, parse_trace_url

@@ -27,8 +27,8 @@ try:
 except ImportError:  # fetching is the 'backends' extra; files replay without it
     httpx = None  # type: ignore[assignment]
 
+from framescope.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay._gc import paused_gc
-from framescope.replay.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay.sources.detect import parse_trace_document
 from framescope.telemetry.records import SpanRecord, normalize_trace_id
 

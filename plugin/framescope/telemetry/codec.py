@@ -39,6 +39,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
+from framescope.errors import FrameDecodeError
 from framescope.events.routing import TOKEN_TYPES, channel_for
 from framescope.telemetry import semconv
 from framescope.telemetry.jsonsafe import dumps
@@ -464,10 +465,6 @@ class DecodedRun:
         if not self.frames:
             return None
         return self.frames[-1].data.get("result")
-
-
-class FrameDecodeError(ValueError):
-    """A span event claims to be a framescope frame but cannot be read as one."""
 
 
 def decode_runs(spans: Iterable[SpanRecord]) -> list[DecodedRun]:

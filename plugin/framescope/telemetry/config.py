@@ -31,6 +31,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from framescope.errors import ConfigurationError
 from framescope.telemetry.export_guard import CountingBatchSpanProcessor, CountingSpanExporter, ExportStats
 from framescope.telemetry.processor import FrameSpanProcessor
 
@@ -41,10 +42,6 @@ DEFAULT_SERVICE_NAME = "framescope"
 TRACER_NAME = "framescope"
 EXPORTER_NAMES = ("otlp", "console", "file", "none")
 PROTOCOLS = ("http/protobuf", "grpc")
-
-
-class ConfigurationError(ValueError):
-    """A framescope or ``OTEL_*`` setting has a value framescope cannot use."""
 
 
 @dataclass

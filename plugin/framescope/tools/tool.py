@@ -19,13 +19,10 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from framescope.errors import ToolArgumentsError
 from framescope.telemetry.config import get_runtime
 from framescope.telemetry.jsonsafe import REDACTED, json_safe
 from framescope.telemetry.run import Lifecycle, lifecycle
-
-
-class ToolArgumentsError(ValueError):
-    """The arguments given to a tool do not match its signature."""
 
 
 class Tool:

@@ -31,7 +31,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from framescope.replay.errors import TraceFormatError
+from framescope.errors import TraceFormatError
 from framescope.replay.sources.otlp_json import decode_span_id, decode_trace_id, freeze
 from framescope.telemetry.records import Attributes, EventRecord, LinkRecord, SpanRecord
 

@@ -35,7 +35,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import (
     Status,
 )
 
-from framescope.replay.errors import TraceFormatError
+from framescope.errors import TraceFormatError
 from framescope.replay.sources.otlp_json import KIND_NAMES, STATUS_NAMES, group_spans
 from framescope.telemetry.records import Attributes, EventRecord, LinkRecord, SpanRecord
 
