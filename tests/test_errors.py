@@ -57,11 +57,9 @@ def test_standard_bases_are_kept_where_callers_rely_on_them() -> None:
 def test_public_paths_reach_the_same_classes() -> None:
     from framescope.flow import FlowDefinitionError
     from framescope.llm import LLMError
-    from framescope.replay import ReplayedRunFailed
     from framescope.tools import ToolArgumentsError
 
     assert framescope.StreamClosed is errors.StreamClosed
     assert FlowDefinitionError is errors.FlowDefinitionError
     assert LLMError is errors.LLMError
-    assert ReplayedRunFailed is errors.ReplayedRunFailed
     assert ToolArgumentsError is errors.ToolArgumentsError

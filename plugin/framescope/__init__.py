@@ -1,8 +1,9 @@
 """framescope: watch, trace and replay what agent runtimes stream.
 
 The public surface is small on purpose: frames and sessions (``framescope.types.streaming``),
-configuration (``configure``, ``flush``, ``shutdown``), the emit path for runtime and user
-events (``emit``, ``lifecycle``, ``stream_call``), and replay (``framescope.replay``).
+configuration (``configure``, ``flush``, ``shutdown``), the emit path for runtime authors and
+user events (``emit``, ``emit_token``, ``lifecycle``, ``stream_call``), errors
+(``framescope.errors``, root ``FramescopeError``) and replay (``framescope.replay``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ __version__ = "0.1.0"
 
 from typing import TYPE_CHECKING, Any
 
-from framescope.errors import StreamClosed
-from framescope.telemetry.config import ConfigurationError, Runtime, configure, flush, shutdown
-from framescope.telemetry.run import astream_call, emit, lifecycle, stream_call
+from framescope.errors import ConfigurationError, FramescopeError, StreamClosed
+from framescope.telemetry.config import Runtime, configure, flush, shutdown
+from framescope.telemetry.run import astream_call, emit, emit_token, lifecycle, stream_call
 from framescope.types.streaming import AsyncStreamSession, StreamChannel, StreamFrame, StreamSession
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ __all__ = [
     "ConfigurationError",
     "CustomEvent",
     "Flow",
+    "FramescopeError",
     "PendingInput",
     "Runtime",
     "StreamChannel",
@@ -69,6 +71,7 @@ __all__ = [
     "astream_call",
     "configure",
     "emit",
+    "emit_token",
     "flush",
     "lifecycle",
     "listen",

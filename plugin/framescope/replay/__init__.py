@@ -3,9 +3,11 @@
 Sources: ``from_file`` (the embedded trace file or any saved trace document, format
 recognised by content), ``from_url``/``from_jaeger``/``from_tempo`` (a trace backend),
 ``from_records`` (spans already parsed).  Each returns a session with the live API; the
-``afrom_*`` coroutines return the async session.  ``list_runs`` says which runs a source
-holds, ``replay_all`` replays all runs of a trace (a whole conversation) as one session,
-``find_traces`` searches a backend for trace ids.  docs/replay.md is the user's guide.
+``afrom_*`` coroutines return the async session.  One run is replayed by default;
+``all_runs=True`` (the one way to replay several) gives every run of a trace, a whole
+conversation, as one session.  ``list_runs`` says which runs a source holds and
+``find_traces`` searches a backend for trace ids.  Errors are in :mod:`framescope.errors`.
+docs/replay.md is the user's guide.
 """
 
 from __future__ import annotations
@@ -17,23 +19,13 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
 
-from framescope.errors import TornTraceFileError, TraceFetchError, TraceFormatError, TraceNotFoundError
+from framescope.errors import ReplayError, TornTraceFileError, TraceFormatError
 from framescope.replay._gc import paused_gc
-from framescope.replay.catalog import RunInfo, describe_run, select_run, select_runs
+from framescope.replay.catalog import RunInfo, describe_run, select_runs
 from framescope.replay.fetch import Backend
 from framescope.replay.reconstruct import reconstruct_runs
-from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces, parse_trace_url
-from framescope.replay.session import (
-    AsyncReplaySession,
-    IncompleteTraceError,
-    ReplayedRunCancelled,
-    ReplayedRunFailed,
-    ReplayError,
-    ReplaySession,
-    describe_gaps,
-    replay_run,
-    replay_runs,
-)
+from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces
+from framescope.replay.session import AsyncReplaySession, ReplaySession, describe_gaps, replay_runs
 from framescope.replay.sources.detect import parse_trace_document
 from framescope.telemetry.codec import DecodedRun, decode_runs
 from framescope.telemetry.records import SpanRecord, normalize_trace_id
@@ -42,17 +34,8 @@ logger = logging.getLogger("framescope.replay")
 
 __all__ = [
     "AsyncReplaySession",
-    "DecodedRun",
-    "IncompleteTraceError",
-    "ReplayError",
     "ReplaySession",
-    "ReplayedRunCancelled",
-    "ReplayedRunFailed",
     "RunInfo",
-    "TornTraceFileError",
-    "TraceFetchError",
-    "TraceFormatError",
-    "TraceNotFoundError",
     "afrom_file",
     "afrom_url",
     "find_traces",
@@ -63,13 +46,6 @@ __all__ = [
     "from_url",
     "list_runs",
     "load_records",
-    "load_runs",
-    "parse_trace_url",
-    "replay_all",
-    "replay_run",
-    "replay_runs",
-    "runs",
-    "select_run",
 ]
 
 #: What a replay source may be: a trace file path, a backend URL, or parsed span records.
@@ -314,22 +290,3 @@ def list_runs(
         found = [run for run in found if wanted in run.trace_ids]
     return [describe_run(run, reconstructed=reconstructed) for run in found]
 
-
-runs = list_runs
-
-
-def replay_all(
-    source: Source,
-    trace_id: str | None = None,
-    *,
-    allow_torn: bool = False,
-    asynchronous: bool = False,
-    **options: Any,
-) -> ReplaySession | AsyncReplaySession:
-    """Every run of a trace (``trace_id``, else the newest trace) in order, as one session:
-    a whole conversation.  ``options`` are :func:`from_records`' and :func:`from_url`'s."""
-    fetch = {k: options.pop(k) for k in ("backend", "headers", "token", "timeout") if k in options}
-    records, trace_id, label = _records_of(source, trace_id, allow_torn=allow_torn, fetch=fetch)
-    return from_records(
-        records, trace_id=trace_id, all_runs=True, asynchronous=asynchronous, source=label, **options
-    )
