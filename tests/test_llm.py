@@ -26,7 +26,7 @@ from framescope.llm import (
     LLMToolLoopError,
 )
 from framescope.llm.providers import ScriptedReply, ScriptedToolCall, register_script, tokenize
-from framescope.tools.tool import tool
+from framescope.tools import tool
 from framescope.types.streaming import StreamFrame
 
 from support.llm_helpers import KEY, server_llm

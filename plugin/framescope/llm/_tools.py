@@ -15,7 +15,7 @@ from framescope.errors import UnknownToolError
 from framescope.llm._messages import tool_output_text, tool_result_message
 from framescope.llm.providers import ToolCall
 from framescope.telemetry.run import lifecycle
-from framescope.tools.tool import Tool
+from framescope.tools.definition import Tool
 
 ToolSpec = Mapping[str, Any] | Tool | Callable[..., Any]
 

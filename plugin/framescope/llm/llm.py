@@ -20,7 +20,7 @@ from framescope.llm._messages import Messages, normalize_messages
 from framescope.llm._tools import ToolSpec, prepare_tools
 from framescope.llm.providers import LLMConfigurationError, resolve_provider
 from framescope.telemetry.run import astream_call, stream_call
-from framescope.tools.tool import Tool
+from framescope.tools.definition import Tool
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 AvailableFunctions = Mapping[str, Tool | Callable[..., Any]]
