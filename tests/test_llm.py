@@ -25,7 +25,8 @@ from framescope.llm import (
     LLMTimeoutError,
     LLMToolLoopError,
 )
-from framescope.llm.providers import ScriptedReply, ScriptedToolCall, register_script, tokenize
+from framescope.llm.providers import ScriptedReply, ScriptedToolCall, register_script
+from framescope.testing.llm_scripts import tokenize
 from framescope.tools import tool
 from framescope.types.streaming import StreamFrame
 

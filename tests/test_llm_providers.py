@@ -20,7 +20,6 @@ from framescope.llm.providers import (
     LLMProtocolError,
     LLMTimeoutError,
     ProviderRequest,
-    ScriptedProvider,
     ScriptedReply,
     ScriptedToolCall,
     TextDelta,
@@ -30,10 +29,11 @@ from framescope.llm.providers import (
     register_script,
     registered_scripts,
     resolve_provider,
-    tokenize,
     unregister_script,
 )
 from framescope.llm.providers.openai_compatible import OpenAICompatibleProvider
+from framescope.llm.providers.scripted import ScriptedProvider
+from framescope.testing.llm_scripts import tokenize
 
 from support.llm_helpers import KEY
 from support.openai_server import OpenAICompatibleServer

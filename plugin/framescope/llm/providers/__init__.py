@@ -1,5 +1,10 @@
 """Providers: the backends under ``framescope.LLM``, behind one neutral interface.
 
+Public here: the provider interface (``Provider``, ``ProviderRequest``, the delta types) for
+provider authors, and the offline ``scripted/<name>`` models (``register_script``,
+``ScriptedReply``, ``ScriptedToolCall``, ``unregister_script``, ``registered_scripts``).
+Test-only helpers are in :mod:`framescope.testing.llm_scripts`.
+
 ``resolve_provider`` maps a model string to a provider and the model name the backend
 expects, so ``LLM`` never branches on backends itself.
 """
@@ -8,17 +13,20 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .base import (
-    AsyncDeltaStream,
-    Completion,
-    Delta,
-    DeltaStream,
+from framescope.errors import (
     LLMConfigurationError,
     LLMConnectionError,
     LLMError,
     LLMHTTPError,
     LLMProtocolError,
     LLMTimeoutError,
+)
+
+from .base import (
+    AsyncDeltaStream,
+    Completion,
+    Delta,
+    DeltaStream,
     Provider,
     ProviderRequest,
     TextDelta,
@@ -31,10 +39,8 @@ from .scripted import (
     ScriptedProvider,
     ScriptedReply,
     ScriptedToolCall,
-    clear_scripts,
     register_script,
     registered_scripts,
-    tokenize,
     unregister_script,
 )
 
@@ -53,7 +59,6 @@ __all__ = [
     "Provider",
     "ProviderRequest",
     "ResolvedProvider",
-    "ScriptedProvider",
     "ScriptedReply",
     "ScriptedToolCall",
     "TextDelta",
@@ -61,11 +66,9 @@ __all__ = [
     "ToolCall",
     "ToolCallAssembler",
     "ToolCallDelta",
-    "clear_scripts",
     "register_script",
     "registered_scripts",
     "resolve_provider",
-    "tokenize",
     "unregister_script",
 ]
 

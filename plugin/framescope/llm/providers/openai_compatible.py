@@ -20,17 +20,20 @@ from typing import Any
 
 import openai
 
-from .base import (
-    AsyncDeltaStream,
-    Completion,
-    Delta,
-    DeltaStream,
+from framescope.errors import (
     LLMConfigurationError,
     LLMConnectionError,
     LLMError,
     LLMHTTPError,
     LLMProtocolError,
     LLMTimeoutError,
+)
+
+from .base import (
+    AsyncDeltaStream,
+    Completion,
+    Delta,
+    DeltaStream,
     Provider,
     ProviderRequest,
     TextDelta,

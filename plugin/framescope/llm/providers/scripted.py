@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from framescope.errors import LLMConfigurationError, LLMError
+
 from .base import (
     AsyncDeltaStream,
     Completion,
     Delta,
     DeltaStream,
-    LLMConfigurationError,
-    LLMError,
     Provider,
     ProviderRequest,
     TextDelta,
@@ -37,11 +37,9 @@ __all__ = [
     "ScriptedProvider",
     "ScriptedReply",
     "ScriptedToolCall",
-    "clear_scripts",
     "echo_reply",
     "register_script",
     "registered_scripts",
-    "tokenize",
     "unregister_script",
 ]
 
@@ -185,12 +183,6 @@ def unregister_script(name: str) -> None:
     """Forget a script (tests use it to leave no state behind); unknown names are ignored."""
     with _registry_lock:
         _registry.pop(name, None)
-
-
-def clear_scripts() -> None:
-    """Forget every registered script; ``scripted/echo`` stays available."""
-    with _registry_lock:
-        _registry.clear()
 
 
 def registered_scripts() -> list[str]:
