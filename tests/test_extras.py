@@ -19,7 +19,7 @@ def test_core_without_openai_and_httpx(tmp_path):
         sys.modules["httpx"] = None
         import framescope
         from framescope import LLM, replay
-        from framescope.llm.providers import LLMConfigurationError
+        from framescope.errors import LLMConfigurationError
         from framescope.errors import TraceFetchError
         assert LLM("scripted/echo").call("hi") == "You said: hi"
         try:

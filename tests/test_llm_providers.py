@@ -11,14 +11,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framescope.llm.providers import (
-    Completion,
+from framescope.errors import (
     LLMConfigurationError,
     LLMConnectionError,
     LLMError,
     LLMHTTPError,
     LLMProtocolError,
     LLMTimeoutError,
+)
+from framescope.llm.providers import (
+    Completion,
     ProviderRequest,
     ScriptedReply,
     ScriptedToolCall,

@@ -5,17 +5,18 @@
 
 from __future__ import annotations
 
-from framescope.errors import LLMToolLoopError, UnknownToolError
-from framescope.llm._messages import REDACTED
-from framescope.llm.llm import LLM
-from framescope.llm.providers import (
+from framescope.errors import (
     LLMConfigurationError,
     LLMConnectionError,
     LLMError,
     LLMHTTPError,
     LLMProtocolError,
     LLMTimeoutError,
+    LLMToolLoopError,
+    UnknownToolError,
 )
+from framescope.llm._messages import REDACTED
+from framescope.llm.llm import LLM
 
 __all__ = [
     "LLM",

@@ -13,13 +13,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from framescope.errors import LLMToolLoopError
+from framescope.errors import LLMProtocolError, LLMToolLoopError, StreamClosed
 from framescope.llm._cancel import abort_on_cancel
 from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
 from framescope.llm._tools import ToolRunner, tool_names
 from framescope.llm.providers import (
     Completion,
-    LLMProtocolError,
     Provider,
     ProviderRequest,
     TextDelta,
@@ -28,7 +27,6 @@ from framescope.llm.providers import (
 )
 from framescope.telemetry.config import get_runtime
 from framescope.telemetry.run import emit, emit_token, lifecycle
-from framescope.types._feed import StreamClosed
 
 _perf = time.perf_counter
 

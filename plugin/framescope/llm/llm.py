@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from framescope.errors import LLMConfigurationError
 from framescope.llm._call import CallPlan, arun_call, run_call
 from framescope.llm._messages import Messages, normalize_messages
 from framescope.llm._tools import ToolSpec, prepare_tools
-from framescope.llm.providers import LLMConfigurationError, resolve_provider
+from framescope.llm.providers import resolve_provider
 from framescope.telemetry.run import astream_call, stream_call
 from framescope.tools.definition import Tool
 from framescope.types.streaming import AsyncStreamSession, StreamSession

@@ -13,14 +13,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from framescope.errors import (
-    LLMConfigurationError,
-    LLMConnectionError,
-    LLMError,
-    LLMHTTPError,
-    LLMProtocolError,
-    LLMTimeoutError,
-)
+from framescope.errors import LLMConfigurationError
 
 from .base import (
     AsyncDeltaStream,
@@ -50,12 +43,6 @@ __all__ = [
     "Completion",
     "Delta",
     "DeltaStream",
-    "LLMConfigurationError",
-    "LLMConnectionError",
-    "LLMError",
-    "LLMHTTPError",
-    "LLMProtocolError",
-    "LLMTimeoutError",
     "Provider",
     "ProviderRequest",
     "ResolvedProvider",

@@ -19,26 +19,13 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
-from framescope.errors import (
-    LLMConfigurationError,
-    LLMConnectionError,
-    LLMError,
-    LLMHTTPError,
-    LLMProtocolError,
-    LLMTimeoutError,
-)
+from framescope.errors import LLMError, LLMProtocolError
 
 __all__ = [
     "AsyncDeltaStream",
     "Completion",
     "Delta",
     "DeltaStream",
-    "LLMConfigurationError",
-    "LLMConnectionError",
-    "LLMError",
-    "LLMHTTPError",
-    "LLMProtocolError",
-    "LLMTimeoutError",
     "Provider",
     "ProviderRequest",
     "TextDelta",

@@ -20,14 +20,7 @@ from typing import Any
 
 import openai
 
-from framescope.errors import (
-    LLMConfigurationError,
-    LLMConnectionError,
-    LLMError,
-    LLMHTTPError,
-    LLMProtocolError,
-    LLMTimeoutError,
-)
+from framescope import errors
 
 from .base import (
     AsyncDeltaStream,
@@ -112,7 +105,7 @@ class OpenAICompatibleProvider(Provider):
 
     def _client_kwargs(self, model: str) -> dict[str, Any]:
         if self._api_key is None:
-            raise LLMConfigurationError(
+            raise errors.LLMConfigurationError(
                 f"No API key for model {model!r} at {self.base_url}: set the OPENAI_API_KEY "
                 "environment variable or pass api_key=...; for a local OpenAI-compatible server "
                 "set base_url=... (or OPENAI_BASE_URL) instead, which needs no key.",
@@ -185,7 +178,7 @@ class OpenAICompatibleProvider(Provider):
             for chunk in sdk_stream:
                 yield from assembly.feed(chunk)
             yield assembly.finish()
-        except LLMError:
+        except errors.LLMError:
             raise
         except _MAPPED as err:
             raise self._map_error(err, request, assembly) from _cause(err)
@@ -208,7 +201,7 @@ class OpenAICompatibleProvider(Provider):
                 for delta in assembly.feed(chunk):
                     yield delta
             yield assembly.finish()
-        except LLMError:
+        except errors.LLMError:
             raise
         except _MAPPED as err:
             raise self._map_error(err, request, assembly) from _cause(err)
@@ -266,8 +259,8 @@ class OpenAICompatibleProvider(Provider):
 
     # ------------------------------------------------------------------ errors
 
-    def _protocol_error(self, request: ProviderRequest, what: str) -> LLMProtocolError:
-        return LLMProtocolError(
+    def _protocol_error(self, request: ProviderRequest, what: str) -> errors.LLMProtocolError:
+        return errors.LLMProtocolError(
             f"The server at {self.base_url} (model {request.model!r}) sent {what}; this is not "
             "valid OpenAI-compatible chat-completions data. Check that base_url points at an "
             "OpenAI-compatible /v1 endpoint and that the server supports this request.",
@@ -275,17 +268,17 @@ class OpenAICompatibleProvider(Provider):
             model=request.model,
         )
 
-    def _map_error(self, err: Exception, request: ProviderRequest, assembly: _ChunkAssembly | None) -> LLMError:
-        """One place that turns anything the SDK raises into an LLMError with advice."""
+    def _map_error(self, err: Exception, request: ProviderRequest, assembly: _ChunkAssembly | None) -> errors.LLMError:
+        """One place that turns anything the SDK raises into an errors.LLMError with advice."""
         model, where = request.model, self.base_url
         mid = assembly is not None and assembly.chunks > 0
         progress = f" after {assembly.chunks} chunks" if assembly is not None and mid else ""
-        if isinstance(err, LLMError):
+        if isinstance(err, errors.LLMError):
             return err
         if isinstance(err, openai.APIStatusError):
             status = err.status_code
             body = redact(_body_text(err), self._api_key)
-            return LLMHTTPError(
+            return errors.LLMHTTPError(
                 f"{where} answered HTTP {status} for model {model!r}: {body.rstrip('.') or '<empty body>'}. "
                 f"{_status_advice(status)}",
                 status=status,
@@ -296,7 +289,7 @@ class OpenAICompatibleProvider(Provider):
         if isinstance(err, openai.APITimeoutError):
             limit = request.timeout if request.timeout is not None else self.timeout
             stage = f"stopped streaming{progress}" if mid else "did not answer"
-            return LLMTimeoutError(
+            return errors.LLMTimeoutError(
                 f"{where} {stage} for model {model!r} within the {limit}s timeout"
                 f"{'' if mid else f' (after {self.max_retries} retries)'}. Raise timeout=... if the "
                 "model is slow, or check that the server is running and not overloaded.",
@@ -316,10 +309,10 @@ class OpenAICompatibleProvider(Provider):
                     f"Could not connect to {where} for model {model!r} ({cause}). Check that the "
                     "server is running and that base_url (or OPENAI_BASE_URL) is right."
                 )
-            return LLMConnectionError(message, base_url=where, model=model)
+            return errors.LLMConnectionError(message, base_url=where, model=model)
         if isinstance(err, openai.APIError):
             # An error object sent inside an otherwise successful stream.
-            return LLMError(
+            return errors.LLMError(
                 f"{where} reported an error mid-stream for model {model!r}{progress}: "
                 f"{redact(err.message, self._api_key)[:_EXCERPT_CHARS]}. The answer is incomplete; "
                 "retry the call or check the server's logs.",
@@ -331,7 +324,7 @@ class OpenAICompatibleProvider(Provider):
                 request, f"stream data that is not JSON{progress} ({err.msg}): {err.doc[:_EXCERPT_CHARS]!r}"
             )
         if isinstance(err, openai.OpenAIError):
-            return LLMConfigurationError(
+            return errors.LLMConfigurationError(
                 f"The OpenAI SDK refused the call to {where} for model {model!r}: {redact(str(err), self._api_key)}",
                 base_url=where,
                 model=model,
@@ -399,7 +392,7 @@ class _ChunkAssembly:
         if self._finish_reason is None:
             # HTTP/1.0-style bodies end at connection close, so a dropped connection can
             # look like a clean end: without a finish_reason the answer may be cut short.
-            raise LLMConnectionError(
+            raise errors.LLMConnectionError(
                 f"The stream from {provider.base_url} for model {request.model!r} ended after "
                 f"{self.chunks} chunks without a finish_reason; the connection was probably cut "
                 "and the answer may be incomplete. Retry the call.",
@@ -438,8 +431,8 @@ def _abort_response(sdk_stream: Any) -> None:
 def _cause(err: Exception) -> Exception | None:
     # Status errors carry the raw body (which may echo a key) in their message: keep them
     # out of the chained traceback; our message already holds the redacted excerpt.
-    # An LLMError raised by our own code is re-raised as itself, not as its own cause.
-    return None if isinstance(err, (openai.APIStatusError, LLMError)) else err
+    # An errors.LLMError raised by our own code is re-raised as itself, not as its own cause.
+    return None if isinstance(err, (openai.APIStatusError, errors.LLMError)) else err
 
 
 def _str_field(provider: OpenAICompatibleProvider, request: ProviderRequest, obj: Any, name: str) -> str:
