@@ -116,8 +116,7 @@ class LLM:
         for run when they are in ``available_functions`` (or given as ``Tool``/functions
         in ``tools``); the call continues until the model answers.
         """
-        plan = self._plan(messages, tools, available_functions, self.stream if stream is None else stream)
-        return run_call(plan)
+        return run_call(self._plan(messages, tools, available_functions, self.stream if stream is None else stream))
 
     async def acall(
         self,
@@ -128,8 +127,8 @@ class LLM:
         stream: bool | None = None,
     ) -> str:
         """The async twin of :meth:`call` (async HTTP; async tools are awaited)."""
-        plan = self._plan(messages, tools, available_functions, self.stream if stream is None else stream)
-        return await arun_call(plan)
+        streamed = self.stream if stream is None else stream
+        return await arun_call(self._plan(messages, tools, available_functions, streamed))
 
     # -- streamed calls --------------------------------------------------------------
     def stream_events(
@@ -144,8 +143,7 @@ class LLM:
         The call runs in its own run (and thread); ``close()`` stops it and closes the
         HTTP stream.  Bad arguments raise here, before any run starts.
         """
-        plan = self._plan(messages, tools, available_functions, True)
-        return stream_call(run_call, plan)
+        return stream_call(run_call, self._plan(messages, tools, available_functions, True))
 
     def astream_events(
         self,
@@ -158,8 +156,7 @@ class LLM:
         The call itself runs on the run's own thread with the sync provider, so a slow
         consumer that makes the producer wait never blocks the consumer's event loop.
         """
-        plan = self._plan(messages, tools, available_functions, True)
-        return astream_call(run_call, plan)
+        return astream_call(run_call, self._plan(messages, tools, available_functions, True))
 
     def stream_text(
         self,
@@ -167,15 +164,13 @@ class LLM:
         tools: Iterable[ToolSpec] | None = None,
         available_functions: AvailableFunctions | None = None,
     ) -> Iterator[str]:
-        """Only the answer's text chunks (C11); reasoning and tool frames are left out.
+        """Only the answer's text chunks: :meth:`StreamSession.text` of :meth:`stream_events` (C11).
 
-        Stopping early (``break``) closes the session and the HTTP stream.  A failed call
-        raises its error from the iteration.
+        Reasoning and tool frames are left out.  Stopping early (``break``) closes the session
+        and the HTTP stream.  A failed call raises its error from the iteration.
         """
         with self.stream_events(messages, tools, available_functions) as session:
-            for frame in session.llm:
-                if frame.type == "llm_stream_chunk" and frame.content:
-                    yield frame.content
+            yield from session.text()
 
     async def astream_text(
         self,
@@ -185,6 +180,5 @@ class LLM:
     ) -> AsyncIterator[str]:
         """The async twin of :meth:`stream_text`."""
         async with self.astream_events(messages, tools, available_functions) as session:
-            async for frame in session.llm:
-                if frame.type == "llm_stream_chunk" and frame.content:
-                    yield frame.content
+            async for chunk in session.text():
+                yield chunk
