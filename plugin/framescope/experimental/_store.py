@@ -435,7 +435,7 @@ def _insert_message(
         "INSERT INTO messages (id, session_id, turn, position, role, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (message_id, session_id, turn, 0 if role == "user" else 1, role, content, now),
     )
-    return ConversationMessage(id=message_id, role=role, content=content, turn=turn,  # type: ignore[arg-type]
+    return ConversationMessage(id=message_id, role=role, content=content, turn=turn,
                                created_at=datetime.fromisoformat(now))
 
 

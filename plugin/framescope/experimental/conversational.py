@@ -30,7 +30,7 @@ import asyncio
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
@@ -249,8 +249,8 @@ class ConversationalFlow(Flow[ConversationStateT]):
         """``self.state``: the running turn's session state inside a turn, else the flow's own."""
         running = current_turn()
         if running is not None and running.flow is self:
-            return running.state  # type: ignore[no-any-return]
-        return Flow.state.fget(self)  # type: ignore[attr-defined,no-any-return]
+            return cast(ConversationStateT, running.state)
+        return cast(ConversationStateT, Flow.state.fget(self))  # type: ignore[attr-defined]
 
     def stream_turn(self, message: str, *, session_id: str, create: bool = True) -> StreamSession:
         """Stream one user turn of session ``session_id``; ``stream.result`` is the reply (C9).

@@ -63,7 +63,7 @@ class Flow(Generic[StateT]):
         if self._state is None:
             assert self._state_model is not None
             raise missing_state_error(self._graph.flow_name, self._state_model)
-        return self._state  # type: ignore[no-any-return]
+        return self._state
 
     @property
     def pending(self) -> PendingInput | None:

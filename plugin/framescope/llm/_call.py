@@ -241,7 +241,7 @@ def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
     elif kind is ToolCallDelta:
         emit("llm_tool_call_delta", _tool_delta_data(delta, capture))
     elif kind is Completion:
-        return delta  # type: ignore[no-any-return]
+        return delta
     return None
 
 

@@ -118,13 +118,31 @@ def _warn_gaps(runs: list[DecodedRun], source: str) -> None:
 
 @overload
 def from_records(
-    records: Iterable[SpanRecord], *, asynchronous: Literal[False] = False, **options: Any
+    records: Iterable[SpanRecord],
+    *,
+    trace_id: str | None = None,
+    run_id: str | None = None,
+    all_runs: bool = False,
+    speed: float | None = None,
+    strict: bool = False,
+    reconstruct: bool = False,
+    asynchronous: Literal[False] = False,
+    source: str = ...,
 ) -> ReplaySession: ...
 
 
 @overload
 def from_records(
-    records: Iterable[SpanRecord], *, asynchronous: Literal[True], **options: Any
+    records: Iterable[SpanRecord],
+    *,
+    trace_id: str | None = None,
+    run_id: str | None = None,
+    all_runs: bool = False,
+    speed: float | None = None,
+    strict: bool = False,
+    reconstruct: bool = False,
+    asynchronous: Literal[True],
+    source: str = ...,
 ) -> AsyncReplaySession: ...
 
 

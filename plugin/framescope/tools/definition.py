@@ -40,7 +40,7 @@ class Tool:
         self.description = (description or inspect.getdoc(fn) or "").strip()
         self.is_async = inspect.iscoroutinefunction(fn)
         self._model = _arguments_model(fn, self.name)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     @property
     def parameters(self) -> dict[str, Any]:
