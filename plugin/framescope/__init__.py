@@ -4,6 +4,9 @@ The public surface is small on purpose: frames and sessions (``framescope.types.
 configuration (``configure``, ``flush``, ``shutdown``), the emit path for runtime authors and
 user events (``emit``, ``emit_token``, ``lifecycle``, ``stream_call``), errors
 (``framescope.errors``, root ``FramescopeError``) and replay (``framescope.replay``).
+
+Codes in docstrings and comments (``C1``–``C11``, ``D1``–``D6``, ``P1``–``P9``) name the
+sections of docs/contract.md, the contract and design points this package keeps.
 """
 
 from __future__ import annotations

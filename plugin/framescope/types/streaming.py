@@ -1,4 +1,4 @@
-"""The streaming contract's public types: frames, channels and stream sessions (C1, C4, C6, C7, C10).
+"""The streaming contract's public types: frames, channels, sessions (docs/contract.md C1, C4, C6, C7, C10).
 
 A session is a *view*: it reads frames from a feed (a live run's bounded queue, or a replayed
 trace) and keeps every frame it has read, so projections started after the end re-read the
@@ -82,7 +82,7 @@ def make_frame(
 
     The emit path and the codec produce frames by the hundred thousand per second from
     values they construct themselves; validating each again would be most of their cost
-    (ARCHITECTURE: "validate a frame once").  User code should call ``StreamFrame(...)``.
+    (docs/architecture.md: a frame is made once, never re-validated).  User code should call ``StreamFrame(...)``.
     The fields-set is shared between frames: frames are frozen, so nothing mutates it.
     """
     frame = _new(StreamFrame)
