@@ -20,19 +20,14 @@ from framescope.errors import (
     LLMTimeoutError,
 )
 from framescope.llm.providers import (
-    Completion,
-    ProviderRequest,
     ScriptedReply,
     ScriptedToolCall,
-    TextDelta,
-    ThinkingDelta,
-    ToolCall,
-    ToolCallDelta,
     register_script,
     registered_scripts,
     resolve_provider,
     unregister_script,
 )
+from framescope.llm.providers.base import Completion, ProviderRequest, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta
 from framescope.llm.providers.openai_compatible import OpenAICompatibleProvider
 from framescope.llm.providers.scripted import ScriptedProvider
 from framescope.testing.llm_scripts import tokenize

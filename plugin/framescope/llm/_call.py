@@ -17,17 +17,10 @@ from framescope.errors import LLMProtocolError, LLMToolLoopError, StreamClosed
 from framescope.llm._cancel import abort_on_cancel
 from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
 from framescope.llm._tools import ToolRunner, tool_names
-from framescope.llm.providers import (
-    Completion,
-    Provider,
-    ProviderRequest,
-    TextDelta,
-    ThinkingDelta,
-    ToolCall,
-    ToolCallDelta,
-)
 from framescope.telemetry.config import get_runtime
 from framescope.telemetry.run import emit, emit_token, lifecycle
+
+from .providers.base import Completion, Provider, ProviderRequest, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta
 
 _perf = time.perf_counter
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from framescope.errors import UnknownToolError
 from framescope.llm._messages import tool_output_text, tool_result_message
-from framescope.llm.providers import ToolCall
+from framescope.llm.providers.base import ToolCall
 from framescope.telemetry.run import lifecycle
 from framescope.tools.definition import Tool
 

@@ -17,7 +17,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypedDict, Unpack, overload
 
 from framescope.errors import ReplayError, TornTraceFileError, TraceFormatError
 from framescope.replay._gc import paused_gc
@@ -116,47 +116,32 @@ def _warn_gaps(runs: list[DecodedRun], source: str) -> None:
             )
 
 
+class ReplayOptions(TypedDict, total=False):
+    """What :func:`from_records` (and so every source) takes besides the records."""
+
+    trace_id: str | None
+    run_id: str | None
+    all_runs: bool
+    speed: float | None
+    strict: bool
+    reconstruct: bool
+    source: str
+
+
 @overload
 def from_records(
-    records: Iterable[SpanRecord],
-    *,
-    trace_id: str | None = None,
-    run_id: str | None = None,
-    all_runs: bool = False,
-    speed: float | None = None,
-    strict: bool = False,
-    reconstruct: bool = False,
-    asynchronous: Literal[False] = False,
-    source: str = ...,
+    records: Iterable[SpanRecord], *, asynchronous: Literal[False] = False, **options: Unpack[ReplayOptions]
 ) -> ReplaySession: ...
 
 
 @overload
 def from_records(
-    records: Iterable[SpanRecord],
-    *,
-    trace_id: str | None = None,
-    run_id: str | None = None,
-    all_runs: bool = False,
-    speed: float | None = None,
-    strict: bool = False,
-    reconstruct: bool = False,
-    asynchronous: Literal[True],
-    source: str = ...,
+    records: Iterable[SpanRecord], *, asynchronous: Literal[True], **options: Unpack[ReplayOptions]
 ) -> AsyncReplaySession: ...
 
 
 def from_records(
-    records: Iterable[SpanRecord],
-    *,
-    trace_id: str | None = None,
-    run_id: str | None = None,
-    all_runs: bool = False,
-    speed: float | None = None,
-    strict: bool = False,
-    reconstruct: bool = False,
-    asynchronous: bool = False,
-    source: str = "the trace",
+    records: Iterable[SpanRecord], *, asynchronous: bool = False, **options: Unpack[ReplayOptions]
 ) -> ReplaySession | AsyncReplaySession:
     """Replay from span records: one run (``run_id``, else the newest, of ``trace_id`` if
     given), or with ``all_runs=True`` every run of the trace in order, as one session.
@@ -167,7 +152,15 @@ def from_records(
     (``session.reconstructed`` is then True).  ``asynchronous=True`` returns an
     :class:`AsyncReplaySession` instead of a :class:`ReplaySession`.
     """
-    runs, reconstructed = _runs_of(list(records), trace_id, reconstruct)
+    unknown = sorted(set(options).difference(ReplayOptions.__annotations__))
+    if unknown:
+        raise TypeError(
+            f"replay got unexpected keyword argument(s) {', '.join(unknown)}; "
+            f"the replay options are {', '.join(ReplayOptions.__annotations__)}"
+        )
+    trace_id, run_id, all_runs = options.get("trace_id"), options.get("run_id"), options.get("all_runs", False)
+    speed, strict, source = options.get("speed"), options.get("strict", False), options.get("source", "the trace")
+    runs, reconstructed = _runs_of(list(records), trace_id, options.get("reconstruct", False))
     if reconstructed and not runs:
         raise ReplayError(
             f"{source} holds neither a framescope run nor GenAI spans (no span has "

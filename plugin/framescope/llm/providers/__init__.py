@@ -1,9 +1,10 @@
 """Providers: the backends under ``framescope.LLM``, behind one neutral interface.
 
-Public here: the provider interface (``Provider``, ``ProviderRequest``, the delta types) for
-provider authors, and the offline ``scripted/<name>`` models (``register_script``,
-``ScriptedReply``, ``ScriptedToolCall``, ``unregister_script``, ``registered_scripts``).
-Test-only helpers are in :mod:`framescope.testing.llm_scripts`.
+Public here: ``resolve_provider`` and the offline ``scripted/<name>`` models
+(``register_script``, ``ScriptedReply``, ``ScriptedToolCall``, ``unregister_script``,
+``registered_scripts``).  The interface a provider implements (``Provider``,
+``ProviderRequest``, the delta types) is :mod:`framescope.llm.providers.base`; test-only
+helpers are in :mod:`framescope.testing.llm_scripts`.
 
 ``resolve_provider`` maps a model string to a provider and the model name the backend
 expects, so ``LLM`` never branches on backends itself.
@@ -15,19 +16,7 @@ from typing import NamedTuple
 
 from framescope.errors import LLMConfigurationError
 
-from .base import (
-    AsyncDeltaStream,
-    Completion,
-    Delta,
-    DeltaStream,
-    Provider,
-    ProviderRequest,
-    TextDelta,
-    ThinkingDelta,
-    ToolCall,
-    ToolCallAssembler,
-    ToolCallDelta,
-)
+from .base import Provider
 from .scripted import (
     ScriptedProvider,
     ScriptedReply,
@@ -39,20 +28,9 @@ from .scripted import (
 
 __all__ = [
     "KNOWN_PREFIXES",
-    "AsyncDeltaStream",
-    "Completion",
-    "Delta",
-    "DeltaStream",
-    "Provider",
-    "ProviderRequest",
     "ResolvedProvider",
     "ScriptedReply",
     "ScriptedToolCall",
-    "TextDelta",
-    "ThinkingDelta",
-    "ToolCall",
-    "ToolCallAssembler",
-    "ToolCallDelta",
     "register_script",
     "registered_scripts",
     "resolve_provider",
