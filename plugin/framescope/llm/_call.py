@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from framescope._metered import metered
 from framescope.errors import LLMProtocolError, LLMToolLoopError, StreamClosed
 from framescope.llm._cancel import abort_on_cancel
 from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
@@ -53,16 +54,14 @@ class CallPlan:
 
     def started_data(self, capture: bool) -> dict[str, Any]:
         data: dict[str, Any] = {"model": self.model, "provider": self.provider_name, "stream": self.stream}
-        if self.provider.base_url:
-            data["base_url"] = self.provider.base_url
-        if self.temperature is not None:
-            data["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            data["max_tokens"] = self.max_tokens
-        if self.extra:
-            data["settings"] = dict(self.extra)
-        if self.tools:
-            data["tools"] = tool_names(self.tools)
+        optional = {
+            "base_url": self.provider.base_url or None,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "settings": dict(self.extra) or None,
+            "tools": tool_names(self.tools) if self.tools else None,
+        }
+        data.update((key, value) for key, value in optional.items() if value is not None)
         data["messages"] = recorded_messages(self.messages, capture)
         data["content_redacted"] = not capture
         return data
@@ -127,16 +126,10 @@ def _no_completion(plan: CallPlan) -> LLMProtocolError:
 # =========================================================================================
 
 
-@contextmanager
-def _metered(plan: CallPlan, tally: Tally) -> Iterator[None]:
+def _metered(plan: CallPlan, tally: Tally) -> AbstractContextManager[None]:
     """Record the call in the GenAI client metrics (duration, time to first chunk, tokens)."""
-    error_type: str | None = None
-    try:
-        yield
-    except BaseException as exc:
-        error_type = type(exc).__name__
-        raise
-    finally:
+
+    def report(error_type: str | None) -> None:
         metrics = get_runtime().metrics
         if metrics is not None:
             metrics.llm_call(
@@ -149,6 +142,8 @@ def _metered(plan: CallPlan, tally: Tally) -> Iterator[None]:
                 output_tokens=tally.output_tokens,
                 error_type=error_type,
             )
+
+    return metered(report)
 
 
 class _ToolLoop:

@@ -19,6 +19,7 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from framescope._metered import metered
 from framescope.errors import ToolArgumentsError
 from framescope.telemetry.config import get_runtime
 from framescope.telemetry.jsonsafe import REDACTED, json_safe
@@ -127,23 +128,20 @@ class Tool:
         from a model shows as a ``tool_usage_error``.
         """
         started = time.perf_counter()
-        error_type: str | None = None
-        try:
-            with lifecycle(
-                "tool_usage_started", self._start(arguments, call_id, capture),
-                finished="tool_usage_finished", failed="tool_usage_error",
-            ) as call:
-                call.data["tool_name"] = self.name
-                if call_id:
-                    call.data["tool_call_id"] = call_id
-                yield call, self.bind(**_parse_arguments(self.name, arguments))
-        except Exception as exc:
-            error_type = type(exc).__name__
-            raise
-        finally:
+
+        def report(error_type: str | None) -> None:  # cancellation (not an Exception) is no error here
             metrics = get_runtime().metrics
             if metrics is not None:
                 metrics.tool_call(tool_name=self.name, duration_s=time.perf_counter() - started, error_type=error_type)
+
+        with metered(report, failures=Exception), lifecycle(
+            "tool_usage_started", self._start(arguments, call_id, capture),
+            finished="tool_usage_finished", failed="tool_usage_error",
+        ) as call:
+            call.data["tool_name"] = self.name
+            if call_id:
+                call.data["tool_call_id"] = call_id
+            yield call, self.bind(**_parse_arguments(self.name, arguments))
 
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
