@@ -11,7 +11,7 @@ as a new trace linked to the paused one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from opentelemetry.trace import Link
@@ -27,6 +27,7 @@ from framescope.telemetry.run import astream_call, run_scope, stream_call
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 StateT = TypeVar("StateT")
+SessionT = TypeVar("SessionT", StreamSession, AsyncStreamSession)
 
 RESUMES = "resumes"
 
@@ -195,15 +196,15 @@ class Flow(Generic[StateT]):
             return await self._execute(plan)
 
     def _stream(self, plan: Plan, links: list[Link] | None) -> StreamSession:
-        try:
-            return stream_call(self._execute, plan, links=links)
-        except BaseException:
-            self._release()
-            raise
+        return self._session(stream_call, plan, links)
 
     def _astream(self, plan: Plan, links: list[Link] | None) -> AsyncStreamSession:
+        return self._session(astream_call, plan, links)
+
+    def _session(self, start: Callable[..., SessionT], plan: Plan, links: list[Link] | None) -> SessionT:
+        """Start the run behind a session; if it cannot start, the flow is free again."""
         try:
-            return astream_call(self._execute, plan, links=links)
+            return start(self._execute, plan, links=links)
         except BaseException:
             self._release()
             raise

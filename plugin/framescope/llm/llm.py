@@ -25,6 +25,9 @@ from framescope.tools.definition import Tool
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 AvailableFunctions = Mapping[str, Tool | Callable[..., Any]]
+#: The ``tools`` and ``available_functions`` arguments every call method takes.
+Tools = Iterable[ToolSpec] | None
+Funcs = AvailableFunctions | None
 
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_MAX_TOOL_ROUNDS = 10
@@ -102,12 +105,7 @@ class LLM:
 
     # -- direct calls ----------------------------------------------------------------
     def call(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
-        *,
-        stream: bool | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None, *, stream: bool | None = None
     ) -> str:
         """Run the call and return the final answer text (C8).
 
@@ -119,12 +117,7 @@ class LLM:
         return run_call(self._plan(messages, tools, available_functions, self.stream if stream is None else stream))
 
     async def acall(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
-        *,
-        stream: bool | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None, *, stream: bool | None = None
     ) -> str:
         """The async twin of :meth:`call` (async HTTP; async tools are awaited)."""
         streamed = self.stream if stream is None else stream
@@ -132,10 +125,7 @@ class LLM:
 
     # -- streamed calls --------------------------------------------------------------
     def stream_events(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
     ) -> StreamSession:
         """Stream this one call as frames; ``stream.result`` is the answer text (C8).
 
@@ -146,10 +136,7 @@ class LLM:
         return stream_call(run_call, self._plan(messages, tools, available_functions, True))
 
     def astream_events(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
     ) -> AsyncStreamSession:
         """The async session over this one call (``async with``/``async for``).
 
@@ -158,12 +145,7 @@ class LLM:
         """
         return astream_call(run_call, self._plan(messages, tools, available_functions, True))
 
-    def stream_text(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
-    ) -> Iterator[str]:
+    def stream_text(self, messages: Messages, tools: Tools = None, available_functions: Funcs = None) -> Iterator[str]:
         """Only the answer's text chunks: :meth:`StreamSession.text` of :meth:`stream_events` (C11).
 
         Reasoning and tool frames are left out.  Stopping early (``break``) closes the session
@@ -173,10 +155,7 @@ class LLM:
             yield from session.text()
 
     async def astream_text(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
     ) -> AsyncIterator[str]:
         """The async twin of :meth:`stream_text`."""
         async with self.astream_events(messages, tools, available_functions) as session:

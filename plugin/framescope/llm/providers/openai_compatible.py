@@ -16,6 +16,7 @@ import socket
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import openai
@@ -167,21 +168,16 @@ class OpenAICompatibleProvider(Provider):
 
     def _iter_stream(self, request: ProviderRequest, handle: DeltaStream) -> Iterator[Delta]:
         assembly = _ChunkAssembly(self, request)
-        try:
+        with self._mapped_errors(request, assembly):
             sdk_stream = self._sync_client(request.model).chat.completions.create(
                 **self._create_kwargs(request, stream=True)
             )
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
         handle.set_abort(lambda: _abort_response(sdk_stream))
         try:
-            for chunk in sdk_stream:
-                yield from assembly.feed(chunk)
-            yield assembly.finish()
-        except errors.LLMError:
-            raise
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
+            with self._mapped_errors(request, assembly):
+                for chunk in sdk_stream:
+                    yield from assembly.feed(chunk)
+                yield assembly.finish()
         finally:
             handle.set_abort(None)
             sdk_stream.close()
@@ -191,41 +187,42 @@ class OpenAICompatibleProvider(Provider):
 
     async def _aiter_stream(self, request: ProviderRequest) -> AsyncIterator[Delta]:
         assembly = _ChunkAssembly(self, request)
-        try:
+        with self._mapped_errors(request, assembly):
             client = self._async_client(request.model)
             sdk_stream = await client.chat.completions.create(**self._create_kwargs(request, stream=True))
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
         try:
-            async for chunk in sdk_stream:
-                for delta in assembly.feed(chunk):
-                    yield delta
-            yield assembly.finish()
-        except errors.LLMError:
-            raise
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
+            with self._mapped_errors(request, assembly):
+                async for chunk in sdk_stream:
+                    for delta in assembly.feed(chunk):
+                        yield delta
+                yield assembly.finish()
         finally:
             await sdk_stream.close()
 
     # ------------------------------------------------------------------ one-shot
 
     def complete(self, request: ProviderRequest) -> Completion:
-        try:
+        with self._mapped_errors(request, None):
             response = self._sync_client(request.model).chat.completions.create(
                 **self._create_kwargs(request, stream=False)
             )
-        except _MAPPED as err:
-            raise self._map_error(err, request, None) from _cause(err)
         return self._completion_from_response(response, request)
 
     async def acomplete(self, request: ProviderRequest) -> Completion:
-        try:
+        with self._mapped_errors(request, None):
             client = self._async_client(request.model)
             response = await client.chat.completions.create(**self._create_kwargs(request, stream=False))
-        except _MAPPED as err:
-            raise self._map_error(err, request, None) from _cause(err)
         return self._completion_from_response(response, request)
+
+    @contextmanager
+    def _mapped_errors(self, request: ProviderRequest, assembly: _ChunkAssembly | None) -> Iterator[None]:
+        """Whatever the SDK raises in the block leaves it as an ``LLMError`` with advice."""
+        try:
+            yield
+        except errors.LLMError:
+            raise
+        except _MAPPED as err:
+            raise self._map_error(err, request, assembly) from _cause(err)
 
     def _completion_from_response(self, response: Any, request: ProviderRequest) -> Completion:
         choices = getattr(response, "choices", None)
@@ -269,8 +266,9 @@ class OpenAICompatibleProvider(Provider):
         )
 
     def _map_error(self, err: Exception, request: ProviderRequest, assembly: _ChunkAssembly | None) -> errors.LLMError:
-        """One place that turns anything the SDK raises into an errors.LLMError with advice."""
+        """One place that turns anything the SDK raises into an ``LLMError`` with advice."""
         model, where = request.model, self.base_url
+        at: dict[str, Any] = {"base_url": where, "model": model}  # every error says where the call went
         mid = assembly is not None and assembly.chunks > 0
         progress = f" after {assembly.chunks} chunks" if assembly is not None and mid else ""
         if isinstance(err, errors.LLMError):
@@ -283,8 +281,7 @@ class OpenAICompatibleProvider(Provider):
                 f"{_status_advice(status)}",
                 status=status,
                 body_excerpt=body,
-                base_url=where,
-                model=model,
+                **at,
             )
         if isinstance(err, openai.APITimeoutError):
             limit = request.timeout if request.timeout is not None else self.timeout
@@ -293,8 +290,7 @@ class OpenAICompatibleProvider(Provider):
                 f"{where} {stage} for model {model!r} within the {limit}s timeout"
                 f"{'' if mid else f' (after {self.max_retries} retries)'}. Raise timeout=... if the "
                 "model is slow, or check that the server is running and not overloaded.",
-                base_url=where,
-                model=model,
+                **at,
             )
         if isinstance(err, openai.APIConnectionError):
             cause = redact(str(err.__cause__ or err), self._api_key)
@@ -309,15 +305,14 @@ class OpenAICompatibleProvider(Provider):
                     f"Could not connect to {where} for model {model!r} ({cause}). Check that the "
                     "server is running and that base_url (or OPENAI_BASE_URL) is right."
                 )
-            return errors.LLMConnectionError(message, base_url=where, model=model)
+            return errors.LLMConnectionError(message, **at)
         if isinstance(err, openai.APIError):
             # An error object sent inside an otherwise successful stream.
             return errors.LLMError(
                 f"{where} reported an error mid-stream for model {model!r}{progress}: "
                 f"{redact(err.message, self._api_key)[:_EXCERPT_CHARS]}. The answer is incomplete; "
                 "retry the call or check the server's logs.",
-                base_url=where,
-                model=model,
+                **at,
             )
         if isinstance(err, json.JSONDecodeError):
             return self._protocol_error(
@@ -326,8 +321,7 @@ class OpenAICompatibleProvider(Provider):
         if isinstance(err, openai.OpenAIError):
             return errors.LLMConfigurationError(
                 f"The OpenAI SDK refused the call to {where} for model {model!r}: {redact(str(err), self._api_key)}",
-                base_url=where,
-                model=model,
+                **at,
             )
         return self._protocol_error(request, f"data the client could not read{progress} ({type(err).__name__}: {err})")
 
