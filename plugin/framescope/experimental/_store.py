@@ -200,29 +200,25 @@ class ConversationStore:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions ---------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: all of it is committed, or none of it."""
+        return self._transaction("BEGIN IMMEDIATE", on_failure="ROLLBACK")
+
+    def _read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A consistent snapshot for several SELECTs."""
+        return self._transaction("BEGIN", on_failure="COMMIT")
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str, *, on_failure: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(begin)
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute(on_failure)
                 raise
             conn.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs."""
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
