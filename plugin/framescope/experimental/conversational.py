@@ -1,4 +1,4 @@
-"""Conversational flows (contract point C9): one user turn at a time, streamed as frames.
+"""Conversational flows (docs/contract.md C9): one user turn at a time, streamed as frames.
 
 ```python
 from framescope import Flow

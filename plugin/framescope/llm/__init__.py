@@ -1,4 +1,4 @@
-"""Direct LLM calls and streamed LLM calls as frames (C8, C11).
+"""Direct LLM calls and streamed LLM calls as frames (docs/contract.md C8, C11).
 
 ``LLM`` is the public entry point; ``framescope.llm.providers`` holds the backends.
 """

@@ -1,4 +1,4 @@
-"""``LLM``: direct calls and streamed calls over any provider, as frames (C8, C11).
+"""``LLM``: direct calls and streamed calls over any provider, as frames (docs/contract.md C8, C11).
 
 ``call``/``acall`` return the final text, like a plain client.  ``stream_events`` and
 ``astream_events`` run the same call as a new run and hand back a stream session of its

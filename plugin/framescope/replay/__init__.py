@@ -1,4 +1,4 @@
-"""Post-hoc replay: rebuild, frame for frame, what a run streamed, from its exported trace (D5).
+"""Post-hoc replay: rebuild, frame for frame, what a run streamed, from its exported trace (docs/contract.md D5).
 
 Sources: ``from_file`` (the embedded trace file or any saved trace document, format
 recognised by content), ``from_url``/``from_jaeger``/``from_tempo`` (a trace backend),
