@@ -28,6 +28,7 @@ import framescope
 from framescope import emit, lifecycle, replay, stream_call
 from framescope.replay._gc import paused_gc
 from framescope.replay.decode import decode_runs
+from framescope.replay.session import replay_run
 from framescope.replay.sources import parse_trace_document
 from framescope.telemetry.run import emit_token
 from framescope.testing import spans_to_otlp_protobuf
@@ -107,7 +108,7 @@ def main() -> None:
             parse = best_of(args.runs, lambda data=data: _paused(parse_trace_document, data))
             decode = best_of(args.runs, lambda records=records: _paused(decode_runs, records))
             run = runs[0]
-            iterate = best_of(args.runs, lambda run=run: sum(1 for _ in replay.replay_run(run)))
+            iterate = best_of(args.runs, lambda run=run: sum(1 for _ in replay_run(run)))
             total = best_of(args.runs, lambda path=path: sum(1 for _ in replay.from_file(path)))
             print(f"{variant:<8} {count:>8,} {len(data) / 1e6:>8.2f} {parse * 1e3:>9.1f} {decode * 1e3:>10.1f} "
                   f"{iterate * 1e3:>11.1f} {total * 1e3:>9.1f} {count / total:>10,.0f}")

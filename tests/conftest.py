@@ -54,7 +54,7 @@ def trace_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
 @pytest.fixture(autouse=True)
 def _no_ambient_llm_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The machine's own OpenAI and content-capture settings never leak into a test, nor scripts out of one."""
-    from framescope.llm.providers import clear_scripts
+    from framescope.testing.llm_scripts import clear_scripts
 
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"):
         monkeypatch.delenv(name, raising=False)

@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import framescope
 from framescope import emit, lifecycle, replay, stream_call
+from framescope.errors import ReplayedRunFailed
 from framescope.replay.decode import decode_runs
 from framescope.replay.records import from_readable_span
 from framescope.telemetry.encode import LifecycleSpan, RunRecorder, span_limits
@@ -101,7 +102,7 @@ def test_random_runs_round_trip_through_the_trace_file(trace_file, program):
     replayed = replay.from_file(trace_file, stream.trace_id)
     try:
         assert list(replayed) == live
-    except replay.ReplayedRunFailed:  # replay infers a failure from a top-level *_failed last frame
+    except ReplayedRunFailed:  # replay infers a failure from a top-level *_failed last frame
         assert replayed.frames == live and live[-1].type == "step_failed"
         return
     assert replayed.result == live[-1].data.get("result")  # a replayed run's result rides on its last frame

@@ -30,7 +30,8 @@ from framescope.experimental.conversational import (
     route,
 )
 from framescope.llm import LLM, REDACTED, LLMError
-from framescope.llm.providers import clear_scripts, register_script, tokenize
+from framescope.llm.providers import register_script
+from framescope.testing.llm_scripts import clear_scripts, tokenize
 from framescope.types.streaming import StreamFrame
 
 from support.openai_server import OpenAICompatibleServer

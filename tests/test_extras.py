@@ -19,8 +19,8 @@ def test_core_without_openai_and_httpx(tmp_path):
         sys.modules["httpx"] = None
         import framescope
         from framescope import LLM, replay
-        from framescope.llm.providers import LLMConfigurationError
-        from framescope.replay.errors import TraceFetchError
+        from framescope.errors import LLMConfigurationError
+        from framescope.errors import TraceFetchError
         assert LLM("scripted/echo").call("hi") == "You said: hi"
         try:
             LLM("gpt-4o-mini", base_url="http://127.0.0.1:9/v1")
@@ -39,6 +39,33 @@ def test_core_without_openai_and_httpx(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_", "OPENAI_"))}
     env["PYTHONPATH"] = PLUGIN
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "OK"
+
+
+def test_grpc_protocol_without_the_grpc_extra_names_the_extra(tmp_path):
+    code = textwrap.dedent(
+        """
+        import sys
+        sys.modules["opentelemetry.exporter.otlp.proto.grpc"] = None   # as if framescope[grpc] were absent
+        import framescope
+        from framescope.errors import ConfigurationError
+        try:
+            framescope.configure(exporter="otlp", protocol="grpc", endpoint="http://127.0.0.1:9")
+        except ConfigurationError as exc:
+            assert "framescope[grpc]" in str(exc), exc
+        else:
+            raise AssertionError("protocol grpc without the grpc extra must fail clearly")
+        framescope.configure(exporter="otlp", protocol="http/protobuf", endpoint="http://127.0.0.1:9")
+        framescope.shutdown()
+        print("OK")
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_", "OPENAI_"))}
+    env["PYTHONPATH"] = PLUGIN
+    env["FRAMESCOPE_TRACE_FILE"] = str(tmp_path / "traces.jsonl")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr

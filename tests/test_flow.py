@@ -20,6 +20,7 @@ from pydantic import BaseModel
 import framescope
 import framescope.replay
 from framescope import emit
+from framescope.errors import ReplayedRunFailed
 from framescope.events.custom import CustomEvent
 from framescope.flow import (
     Flow,
@@ -34,7 +35,7 @@ from framescope.flow import (
     router,
     start,
 )
-from framescope.replay import ReplayedRunFailed, load_records
+from framescope.replay import load_records
 from framescope.tools import tool
 from framescope.types.streaming import StreamFrame
 

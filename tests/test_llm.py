@@ -24,8 +24,9 @@ from framescope.llm import (
     LLMTimeoutError,
     LLMToolLoopError,
 )
-from framescope.llm.providers import ScriptedReply, ScriptedToolCall, register_script, tokenize
-from framescope.tools.tool import tool
+from framescope.llm.providers import ScriptedReply, ScriptedToolCall, register_script
+from framescope.testing.llm_scripts import tokenize
+from framescope.tools import tool
 from framescope.types.streaming import StreamFrame
 
 from support.llm_helpers import KEY, server_llm

@@ -11,29 +11,26 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from framescope.llm.providers import (
-    Completion,
+from framescope.errors import (
     LLMConfigurationError,
     LLMConnectionError,
     LLMError,
     LLMHTTPError,
     LLMProtocolError,
     LLMTimeoutError,
-    ProviderRequest,
-    ScriptedProvider,
+)
+from framescope.llm.providers import (
     ScriptedReply,
     ScriptedToolCall,
-    TextDelta,
-    ThinkingDelta,
-    ToolCall,
-    ToolCallDelta,
     register_script,
     registered_scripts,
     resolve_provider,
-    tokenize,
     unregister_script,
 )
+from framescope.llm.providers.base import Completion, ProviderRequest, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta
 from framescope.llm.providers.openai_compatible import OpenAICompatibleProvider
+from framescope.llm.providers.scripted import ScriptedProvider
+from framescope.testing.llm_scripts import tokenize
 
 from support.llm_helpers import KEY
 from support.openai_server import OpenAICompatibleServer

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from framescope.replay.errors import TraceFetchError, TraceNotFoundError
+from framescope.errors import TraceFetchError, TraceNotFoundError
 from framescope.replay.fetch import (
     TraceFetcher,
     build_traceql,

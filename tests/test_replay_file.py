@@ -8,7 +8,7 @@ import pytest
 
 import framescope
 from framescope import emit, lifecycle, replay, stream_call
-from framescope.replay import IncompleteTraceError, ReplayedRunFailed, ReplayError, TornTraceFileError
+from framescope.errors import IncompleteTraceError, ReplayedRunFailed, ReplayError, TornTraceFileError
 
 
 def named_run(name: str, fail: bool = False) -> str:

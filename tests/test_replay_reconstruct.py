@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from framescope import emit, replay, stream_call
 from framescope.cli import main
+from framescope.errors import ReplayedRunFailed, ReplayError
 from framescope.replay.records import EventRecord, SpanRecord
 from framescope.replay.sources import parse_trace_document
 
@@ -24,7 +25,7 @@ def span(span_id: str, name: str, start: int, end: int, parent: str | None = Non
 
 def test_the_jaeger_genai_trace_replays_as_reconstructed_frames():
     records = parse_trace_document(GENAI.read_bytes())
-    with pytest.raises(replay.ReplayError, match="--reconstruct"):
+    with pytest.raises(ReplayError, match="--reconstruct"):
         replay.from_records(records)
     session = replay.from_records(records, reconstruct=True)
     frames = list(session)
@@ -85,7 +86,7 @@ def test_a_failed_top_level_span_replays_as_a_failure():
     records = [span("1", "chat m", 1, 2, **{"gen_ai.operation.name": "chat"})]
     records[0].status_code, records[0].status_message = "ERROR", "rate limited"
     session = replay.from_records(records, reconstruct=True)
-    with pytest.raises(replay.ReplayedRunFailed, match="Error: rate limited"):
+    with pytest.raises(ReplayedRunFailed, match="Error: rate limited"):
         list(session)
 
 
@@ -102,7 +103,7 @@ def test_framescope_runs_are_never_reconstructed(memory_traces):
 
 
 def test_nothing_to_reconstruct_is_a_clear_error():
-    with pytest.raises(replay.ReplayError, match="neither a framescope run nor GenAI spans"):
+    with pytest.raises(ReplayError, match="neither a framescope run nor GenAI spans"):
         replay.from_records([span("1", "GET /", 1, 2)], reconstruct=True)
 
 

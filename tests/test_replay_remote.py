@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from framescope import replay
 from framescope.cli import main
-from framescope.replay import IncompleteTraceError, TraceFetchError, TraceNotFoundError
+from framescope.errors import IncompleteTraceError, ReplayError, TraceFetchError, TraceNotFoundError
 from framescope.replay.records import SpanRecord
 from framescope.testing import (
     spans_to_jaeger_v1,
@@ -117,7 +117,7 @@ def test_conversation_turns_listed_chosen_and_replayed_whole(backend, memory_tra
     listed = replay.list_runs(url, **FAST)
     assert [info.run_id for info in listed] == [run_id for run_id, _ in turns]
     assert list(replay.from_url(url, run_id=turns[0][0])) == turns[0][1]
-    whole = replay.replay_all(url, **FAST)
+    whole = replay.from_url(url, all_runs=True, **FAST)
     assert list(whole) == [f for _, frames in turns for f in frames] and whole.result == "answer 2 done"
 
 
@@ -189,7 +189,7 @@ def test_a_foreign_trace_needs_reconstruct(backend):  # noqa: F811
     trace_id = json.loads(body)["traceID"]
     wrapped = json.dumps({"data": [json.loads(body)]}).encode()
     backend.route(f"/api/v3/traces/{trace_id.rjust(32, '0')}", Answer(body=wrapped))
-    with pytest.raises(replay.ReplayError, match="--reconstruct"):
+    with pytest.raises(ReplayError, match="--reconstruct"):
         replay.from_jaeger(backend.url, trace_id, **FAST)
     session = replay.from_jaeger(backend.url, trace_id, reconstruct=True, **FAST)
     assert session.reconstructed and next(iter(session)).type == "invoke_agent_started"

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import framescope
 from framescope import replay
 from framescope.cli import main
+from framescope.errors import IncompleteTraceError, ReplayError
 
 from support.recorded_runs import runs_in_one_trace
 
@@ -31,7 +32,6 @@ def test_list_runs_of_a_file(turns, trace_file):
     assert all(info.trace_ids == (SHARED,) and info.frame_count == 5 for info in listed)
     assert [info.started_at for info in listed] == [frames[0].timestamp for _, frames in turns]
     assert listed[0].to_json()["top_level_type"] == "conversation_turn_started"
-    assert replay.runs is replay.list_runs
 
 
 def test_run_id_and_all_runs_on_a_file(turns, trace_file):
@@ -41,8 +41,8 @@ def test_run_id_and_all_runs_on_a_file(turns, trace_file):
     whole = replay.from_file(trace_file, SHARED, all_runs=True)
     assert list(whole) == [f for _, frames in turns for f in frames]
     assert whole.run_ids == [run_id for run_id, _ in turns] and whole.run_id is None
-    assert list(replay.replay_all(trace_file)) == [f for _, frames in turns for f in frames]
-    with pytest.raises(replay.ReplayError, match="run 'nope' is not in"):
+    assert list(replay.from_file(trace_file, all_runs=True)) == [f for _, frames in turns for f in frames]
+    with pytest.raises(ReplayError, match="run 'nope' is not in"):
         replay.from_file(trace_file, run_id="nope")
     with pytest.raises(ValueError, match="not both"):
         replay.from_file(trace_file, run_id=first, all_runs=True)
@@ -58,7 +58,7 @@ def test_async_sources(turns, trace_file):
     assert frames == turns[1][1] and result == "answer 1 done"
 
     async def consume_all():
-        session = replay.replay_all(trace_file, asynchronous=True)
+        session = await replay.afrom_file(trace_file, all_runs=True)
         return [f async for f in session]
 
     assert asyncio.run(consume_all()) == [f for _, frames in turns for f in frames]
@@ -80,7 +80,7 @@ def test_gaps_in_one_of_several_runs_name_the_run(turns, trace_file, tmp_path):
     partial.write_text("\n".join(kept) + "\n")
     whole = replay.from_file(partial, all_runs=True)
     assert whole.run_gaps == {doomed: [(1, 1)]} and whole.gaps == [(1, 1)]
-    with pytest.raises(replay.IncompleteTraceError, match=f"run {doomed} is missing frames with seq 1"):
+    with pytest.raises(IncompleteTraceError, match=f"run {doomed} is missing frames with seq 1"):
         replay.from_file(partial, all_runs=True, strict=True)
     result = CliRunner().invoke(main, ["replay", str(partial), "--all-runs", "--strict"])
     assert result.exit_code == 1 and f"run {doomed} is missing frames with seq 1" in result.stderr

@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from framescope.replay.errors import TornTraceFileError, TraceFormatError
+from framescope.errors import TornTraceFileError, TraceFormatError
 from framescope.replay.records import EventRecord, LinkRecord, SpanRecord
 from framescope.replay.sources import (
     parse_jaeger_v1,

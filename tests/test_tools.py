@@ -10,8 +10,8 @@ import pytest
 import framescope
 import framescope.replay
 from framescope import stream_call
+from framescope.errors import ReplayedRunFailed
 from framescope.flow import Flow, start
-from framescope.replay import ReplayedRunFailed
 from framescope.tools import Tool, ToolArgumentsError, tool
 from framescope.types.streaming import StreamFrame
 

@@ -1,8 +1,12 @@
 """framescope: watch, trace and replay what agent runtimes stream.
 
 The public surface is small on purpose: frames and sessions (``framescope.types.streaming``),
-configuration (``configure``, ``flush``, ``shutdown``), the emit path for runtime and user
-events (``emit``, ``lifecycle``, ``stream_call``), and replay (``framescope.replay``).
+configuration (``configure``, ``flush``, ``shutdown``), the emit path for runtime authors and
+user events (``emit``, ``emit_token``, ``lifecycle``, ``stream_call``), errors
+(``framescope.errors``, root ``FramescopeError``) and replay (``framescope.replay``).
+
+Codes in docstrings and comments (``C1``–``C11``, ``D1``–``D6``, ``P1``–``P9``) name the
+sections of docs/contract.md, the contract and design points this package keeps.
 """
 
 from __future__ import annotations
@@ -10,10 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from framescope._version import __version__
-from framescope.telemetry.config import ConfigurationError, TelemetrySetup, configure, flush, shutdown
+from framescope.errors import ConfigurationError, FramescopeError, StreamClosed
+from framescope.telemetry.config import TelemetrySetup, configure, flush, shutdown
 from framescope.telemetry.launch import astream_call, stream_call
-from framescope.telemetry.run import emit, lifecycle
-from framescope.types._feed import StreamClosed
+from framescope.telemetry.run import emit, emit_token, lifecycle
 from framescope.types.streaming import AsyncStreamSession, StreamChannel, StreamFrame, StreamSession
 
 if TYPE_CHECKING:
@@ -57,6 +61,7 @@ __all__ = [
     "ConfigurationError",
     "CustomEvent",
     "Flow",
+    "FramescopeError",
     "PendingInput",
     "StreamChannel",
     "StreamClosed",
@@ -69,6 +74,7 @@ __all__ = [
     "astream_call",
     "configure",
     "emit",
+    "emit_token",
     "flush",
     "lifecycle",
     "listen",

@@ -168,7 +168,7 @@ def replay_command(
     .../api/v2/traces/ID).
     """
     from framescope import replay
-    from framescope.replay.errors import TraceFetchError
+    from framescope.errors import TraceFetchError
 
     is_url = source.startswith(("http://", "https://"))
     fetch: dict[str, Any] = {}

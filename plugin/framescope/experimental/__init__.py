@@ -1,5 +1,6 @@
 """Experimental APIs: usable and tested, but their shape may still change between releases.
 
-``framescope.experimental.conversational`` holds conversational flows (contract point C9):
-``ConversationConfig``, ``ConversationState`` and ``flow.stream_turn(...)``.
+``framescope.experimental.conversational`` holds conversational flows (docs/contract.md C9):
+``ConversationConfig``, ``ConversationState``, the typed base ``ConversationalFlow`` and
+``flow.stream_turn(...)``.
 """

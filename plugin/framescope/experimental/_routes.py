@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from framescope.experimental._errors import ConversationDefinitionError
+from framescope.errors import ConversationDefinitionError
+from framescope.flow.graph import class_attributes
 
 if TYPE_CHECKING:
     from framescope.experimental._turn import Turn
@@ -78,11 +79,8 @@ def _matcher(match: Match, where: str) -> Callable[[Turn], bool] | None:
 
 def collect_routes(cls: type) -> dict[str, RouteSpec]:
     """The routes of a flow class in definition order (subclasses may override a method)."""
-    attributes: dict[str, Any] = {}
-    for klass in reversed(cls.__mro__):
-        attributes.update(klass.__dict__)
     routes: dict[str, RouteSpec] = {}
-    for attr, value in attributes.items():
+    for attr, value in class_attributes(cls).items():
         mark = getattr(value, _MARK, None)
         if mark is None:
             continue

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from framescope.experimental._errors import ConversationStoreError
+from framescope.errors import ConversationStoreError
 from framescope.experimental._models import ConversationMessage
 
 #: Marks a database as a framescope conversation store ("FSCV"), so another program's
@@ -200,29 +200,25 @@ class ConversationStore:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions ---------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction: all of it is committed, or none of it."""
+        return self._transaction("BEGIN IMMEDIATE", on_failure="ROLLBACK")
+
+    def _read(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A consistent snapshot for several SELECTs."""
+        return self._transaction("BEGIN", on_failure="COMMIT")
+
+    @contextlib.contextmanager
+    def _transaction(self, begin: str, *, on_failure: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(begin)
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute(on_failure)
                 raise
             conn.execute("COMMIT")
-
-    @contextlib.contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several SELECTs."""
-        with self._lock:
-            conn = self._conn
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -435,7 +431,7 @@ def _insert_message(
         "INSERT INTO messages (id, session_id, turn, position, role, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (message_id, session_id, turn, 0 if role == "user" else 1, role, content, now),
     )
-    return ConversationMessage(id=message_id, role=role, content=content, turn=turn,  # type: ignore[arg-type]
+    return ConversationMessage(id=message_id, role=role, content=content, turn=turn,
                                created_at=datetime.fromisoformat(now))
 
 

@@ -26,14 +26,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from framescope._sync import run_to_end
-from framescope.experimental._errors import RouteError
+from framescope.errors import RouteError, StreamClosed
 from framescope.experimental._models import ConversationMessage, ConversationState
 from framescope.experimental._routes import BUILTIN_ROUTE, RouteSpec
 from framescope.experimental._store import ConversationStore, SpanRef
 from framescope.llm import REDACTED
 from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.run import current_run, emit, lifecycle
-from framescope.types._feed import StreamClosed
 
 if TYPE_CHECKING:
     from framescope.llm import LLM

@@ -1,4 +1,4 @@
-"""Conversational flows (contract point C9): one user turn at a time, streamed as frames.
+"""Conversational flows (docs/contract.md C9): one user turn at a time, streamed as frames.
 
 ```python
 from framescope import Flow
@@ -16,9 +16,10 @@ with stream:
 reply = stream.result
 ```
 
-The decorator adds ``stream_turn``/``astream_turn`` (sessions), ``turn``/``aturn`` (the
-reply, kickoff-style) and ``transcript`` to the class.  Each session's transcript persists in
-a SQLite store (``_store``); each turn is one framescope run whose spans carry
+``ConversationalFlow`` is the typed base that declares ``stream_turn``/``astream_turn``
+(sessions), ``turn``/``aturn`` (the reply, kickoff-style) and ``transcript``; the decorator
+gives a plain ``Flow`` subclass the same members, so the contract's spelling above works too.
+Each session's transcript persists in a SQLite store (``_store``); each turn is one framescope run whose spans carry
 ``gen_ai.conversation.id``; ``replay_conversation`` rebuilds a whole conversation from its
 trace.  docs/conversations.md is the user's guide.
 """
@@ -29,12 +30,12 @@ import asyncio
 import os
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, cast
 
 from opentelemetry import trace
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, TraceFlags
 
-from framescope.experimental._errors import (
+from framescope.errors import (
     ConversationDefinitionError,
     ConversationError,
     ConversationInputError,
@@ -150,14 +151,15 @@ class ConversationConfig:
             )
         cls._framescope_conversation = self  # type: ignore[attr-defined]
         cls._framescope_routes = routes  # type: ignore[attr-defined]
-        for name, member in _API.items():
-            if name not in cls.__dict__:
-                setattr(cls, name, member)
+        if not issubclass(cls, ConversationalFlow):  # the contract's spelling: a plain Flow subclass
+            for name, member in _API.items():
+                if name not in cls.__dict__:
+                    setattr(cls, name, member)
         return cls
 
 
 # =========================================================================================
-# The API added to a conversational flow class
+# The turn API: ConversationalFlow, and what the decorator gives a plain Flow subclass
 # =========================================================================================
 
 
@@ -229,65 +231,70 @@ def _span_context(ref: SpanRef) -> SpanContext:
                        trace_flags=TraceFlags(TraceFlags.SAMPLED))
 
 
-def stream_turn(self: Any, message: str, *, session_id: str, create: bool = True) -> StreamSession:
-    """Stream one user turn of session ``session_id``; ``stream.result`` is the reply (C9).
+ConversationStateT = TypeVar("ConversationStateT", bound=ConversationState)
 
-    Bad input (an empty message, an unknown session with ``create=False``, an unusable store)
-    raises here, before any run starts.  Turns of one session run one at a time; a second
-    ``stream_turn`` on the same session waits (in its run) for the first to end.
+
+class ConversationalFlow(Flow[ConversationStateT]):
+    """The typed base of a conversational flow: the turn API, visible to IDEs and type checkers.
+
+    ``class ChatFlow(ConversationalFlow[ConversationState])`` under ``@ConversationConfig(...)``
+    is the typed spelling of the contract's ``class ChatFlow(Flow[ConversationState])`` with
+    ``conversational = True``; both behave the same, because the decorator gives a plain
+    ``Flow`` subclass exactly these members (any the class defines itself are kept).
     """
-    plan, options = _prepare(self, message, session_id, create)
-    return stream_call(run_turn, plan, **options)
+
+    conversational: ClassVar[bool] = True
+
+    @property
+    def state(self) -> ConversationStateT:
+        """``self.state``: the running turn's session state inside a turn, else the flow's own."""
+        running = current_turn()
+        if running is not None and running.flow is self:
+            return cast(ConversationStateT, running.state)
+        return cast(ConversationStateT, Flow.state.fget(self))  # type: ignore[attr-defined]
+
+    def stream_turn(self, message: str, *, session_id: str, create: bool = True) -> StreamSession:
+        """Stream one user turn of session ``session_id``; ``stream.result`` is the reply (C9).
+
+        Bad input (an empty message, an unknown session with ``create=False``, an unusable store)
+        raises here, before any run starts.  Turns of one session run one at a time; a second
+        ``stream_turn`` on the same session waits (in its run) for the first to end.
+        """
+        plan, options = _prepare(self, message, session_id, create)
+        return stream_call(run_turn, plan, **options)
+
+    def astream_turn(self, message: str, *, session_id: str, create: bool = True) -> AsyncStreamSession:
+        """The async twin of :meth:`stream_turn` (``async with`` / ``async for``)."""
+        plan, options = _prepare(self, message, session_id, create)
+        return astream_call(run_turn, plan, **options)
+
+    def turn(self, message: str, *, session_id: str, create: bool = True) -> str:
+        """Run one user turn and return the reply (traced like a streamed turn)."""
+        plan, options = _prepare(self, message, session_id, create)
+        with current_or_new_run(**options):
+            return run_turn(plan)
+
+    async def aturn(self, message: str, *, session_id: str, create: bool = True) -> str:
+        """The async twin of :meth:`turn`; the turn runs in a worker thread, off the event loop."""
+        return await asyncio.to_thread(self.turn, message, session_id=session_id, create=create)
+
+    def transcript(self, session_id: str) -> list[ConversationMessage]:
+        """The session's transcript as stored: the messages of its finished turns, in order."""
+        return _config_of(self).resolved_store().transcript(session_id)
+
+    def choose_route(self, turn: Turn) -> str | None:
+        """The route that answers ``turn``; override to decide yourself.
+
+        Returning ``None`` from an override falls back to this default: the first ``@route`` whose
+        ``match`` accepts the message, else the built-in reply (``"reply"``).
+        """
+        return default_choice(type(self)._framescope_routes, turn)  # type: ignore[attr-defined]
 
 
-def astream_turn(self: Any, message: str, *, session_id: str, create: bool = True) -> AsyncStreamSession:
-    """The async twin of :meth:`stream_turn` (``async with`` / ``async for``)."""
-    plan, options = _prepare(self, message, session_id, create)
-    return astream_call(run_turn, plan, **options)
-
-
-def turn(self: Any, message: str, *, session_id: str, create: bool = True) -> str:
-    """Run one user turn and return the reply (traced like a streamed turn)."""
-    plan, options = _prepare(self, message, session_id, create)
-    with current_or_new_run(**options):
-        return run_turn(plan)
-
-
-async def aturn(self: Any, message: str, *, session_id: str, create: bool = True) -> str:
-    """The async twin of :meth:`turn`; the turn runs in a worker thread, off the event loop."""
-    return await asyncio.to_thread(self.turn, message, session_id=session_id, create=create)
-
-
-def transcript(self: Any, session_id: str) -> list[ConversationMessage]:
-    """The session's transcript as stored: the messages of its finished turns, in order."""
-    return _config_of(self).resolved_store().transcript(session_id)
-
-
-def choose_route(self: Any, turn: Turn) -> str | None:
-    """The route that answers ``turn``; override to decide yourself.
-
-    Returning ``None`` from an override falls back to this default: the first ``@route`` whose
-    ``match`` accepts the message, else the built-in reply (``"reply"``).
-    """
-    return default_choice(type(self)._framescope_routes, turn)
-
-
-def _turn_state(self: Any) -> Any:
-    """``self.state``: the running turn's session state inside a turn, else the flow's own."""
-    running = current_turn()
-    if running is not None and running.flow is self:
-        return running.state
-    return Flow.state.fget(self)  # type: ignore[attr-defined]
-
-
+#: The members the decorator gives a plain ``Flow`` subclass (the contract's spelling).
 _API: dict[str, Any] = {
-    "stream_turn": stream_turn,
-    "astream_turn": astream_turn,
-    "turn": turn,
-    "aturn": aturn,
-    "transcript": transcript,
-    "choose_route": choose_route,
-    "state": property(_turn_state),
+    name: ConversationalFlow.__dict__[name]
+    for name in ("stream_turn", "astream_turn", "turn", "aturn", "transcript", "choose_route", "state")
 }
 
 
@@ -302,6 +309,7 @@ __all__ = [
     "ConversationState",
     "ConversationStore",
     "ConversationStoreError",
+    "ConversationalFlow",
     "ReplayedTurn",
     "RouteError",
     "Turn",

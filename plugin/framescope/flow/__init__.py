@@ -3,9 +3,9 @@
 See docs/flows.md.  ``from framescope.flow import Flow, start`` is the seed's import.
 """
 
+from framescope.errors import FlowDefinitionError, FlowInputError, FlowStateError, UnhandledRouteWarning
 from framescope.flow.conditions import and_, or_
 from framescope.flow.decorators import listen, router, start
-from framescope.flow.errors import FlowDefinitionError, FlowInputError, FlowStateError, UnhandledRouteWarning
 from framescope.flow.flow import Flow
 from framescope.flow.pause import PendingInput
 

@@ -11,13 +11,13 @@ as a new trace linked to the paused one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Generic, TypeVar
 
 from opentelemetry.trace import Link
 
 from framescope._sync import run_to_end
-from framescope.flow.errors import FlowStateError
+from framescope.errors import FlowStateError
 from framescope.flow.graph import FlowGraph, graph_of
 from framescope.flow.pause import PendingInput, ask
 from framescope.flow.runner import FlowEngine, Plan, Progress
@@ -28,6 +28,7 @@ from framescope.telemetry.wire import LINK_RELATION
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 StateT = TypeVar("StateT")
+SessionT = TypeVar("SessionT", StreamSession, AsyncStreamSession)
 
 RESUMES = "resumes"
 
@@ -64,7 +65,7 @@ class Flow(Generic[StateT]):
         if self._state is None:
             assert self._state_model is not None
             raise missing_state_error(self._graph.flow_name, self._state_model)
-        return self._state  # type: ignore[no-any-return]
+        return self._state
 
     @property
     def pending(self) -> PendingInput | None:
@@ -196,15 +197,15 @@ class Flow(Generic[StateT]):
             return await self._execute(plan)
 
     def _stream(self, plan: Plan, links: list[Link] | None) -> StreamSession:
-        try:
-            return stream_call(self._execute, plan, links=links)
-        except BaseException:
-            self._release()
-            raise
+        return self._session(stream_call, plan, links)
 
     def _astream(self, plan: Plan, links: list[Link] | None) -> AsyncStreamSession:
+        return self._session(astream_call, plan, links)
+
+    def _session(self, start: Callable[..., SessionT], plan: Plan, links: list[Link] | None) -> SessionT:
+        """Start the run behind a session; if it cannot start, the flow is free again."""
         try:
-            return astream_call(self._execute, plan, links=links)
+            return start(self._execute, plan, links=links)
         except BaseException:
             self._release()
             raise

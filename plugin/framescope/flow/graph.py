@@ -14,9 +14,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from framescope.errors import FlowDefinitionError
 from framescope.flow.conditions import ConditionTracker, MethodRef, Part, leaves
 from framescope.flow.decorators import BARE_ATTRIBUTE, marks_of
-from framescope.flow.errors import FlowDefinitionError
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,17 @@ def graph_of(cls: type) -> FlowGraph:
     return graph
 
 
-def _build(cls: type) -> FlowGraph:
-    flow_name = getattr(cls, "name", None) or cls.__name__
+def class_attributes(cls: type) -> dict[str, Any]:
+    """Every attribute of ``cls`` and its bases, in definition order, subclasses overriding bases."""
     attributes: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         attributes.update(klass.__dict__)
+    return attributes
+
+
+def _build(cls: type) -> FlowGraph:
+    flow_name = getattr(cls, "name", None) or cls.__name__
+    attributes = class_attributes(cls)
     methods: dict[str, MethodSpec] = {}
     for name, value in attributes.items():
         bare = getattr(value, BARE_ATTRIBUTE, None)

@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from framescope.errors import PauseRequested
+
 
 class PendingInput(BaseModel):
     """The result of a run that paused for human input; pass the answer to ``flow.resume``."""
@@ -25,18 +27,6 @@ class PendingInput(BaseModel):
     method_name: str
     prompt: str
     resume_token: str
-
-
-class PauseRequested(BaseException):
-    """Raised by ``ask`` to unwind the asking method; the engine turns it into a pause.
-
-    A ``BaseException`` so that ``except Exception`` in user code cannot swallow the pause.
-    """
-
-    def __init__(self, method_name: str, prompt: str) -> None:
-        super().__init__(prompt)
-        self.method_name = method_name
-        self.prompt = prompt
 
 
 @dataclass

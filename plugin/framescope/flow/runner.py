@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanContext
 
+from framescope.errors import UnhandledRouteWarning
 from framescope.flow.conditions import ConditionTracker
-from framescope.flow.errors import UnhandledRouteWarning
 from framescope.flow.graph import FlowGraph, Trigger
 from framescope.flow.pause import MethodCall, PauseRequested, PendingInput, current_call
 from framescope.telemetry.run import emit, lifecycle

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from framescope.flow.errors import FlowDefinitionError, FlowInputError
+from framescope.errors import FlowDefinitionError, FlowInputError
 
 
 def state_type(cls: type) -> type[BaseModel] | None:

@@ -8,27 +8,20 @@ The mapping lives here once for the sync and async paths; only the I/O differs.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from framescope._metered import metered
+from framescope.errors import LLMProtocolError, LLMToolLoopError, StreamClosed
 from framescope.llm._cancel import abort_on_cancel
 from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
 from framescope.llm._tools import ToolRunner, tool_names
-from framescope.llm.errors import LLMToolLoopError
-from framescope.llm.providers import (
-    Completion,
-    LLMProtocolError,
-    Provider,
-    ProviderRequest,
-    TextDelta,
-    ThinkingDelta,
-    ToolCallDelta,
-)
 from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.run import emit, emit_token, lifecycle
-from framescope.types._feed import StreamClosed
+
+from .providers.base import Completion, Provider, ProviderRequest, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta
 
 _perf = time.perf_counter
 
@@ -61,16 +54,14 @@ class CallPlan:
 
     def started_data(self, capture: bool) -> dict[str, Any]:
         data: dict[str, Any] = {"model": self.model, "provider": self.provider_name, "stream": self.stream}
-        if self.provider.base_url:
-            data["base_url"] = self.provider.base_url
-        if self.temperature is not None:
-            data["temperature"] = self.temperature
-        if self.max_tokens is not None:
-            data["max_tokens"] = self.max_tokens
-        if self.extra:
-            data["settings"] = dict(self.extra)
-        if self.tools:
-            data["tools"] = tool_names(self.tools)
+        optional = {
+            "base_url": self.provider.base_url or None,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+            "settings": dict(self.extra) or None,
+            "tools": tool_names(self.tools) if self.tools else None,
+        }
+        data.update((key, value) for key, value in optional.items() if value is not None)
         data["messages"] = recorded_messages(self.messages, capture)
         data["content_redacted"] = not capture
         return data
@@ -135,16 +126,10 @@ def _no_completion(plan: CallPlan) -> LLMProtocolError:
 # =========================================================================================
 
 
-@contextmanager
-def _metered(plan: CallPlan, tally: Tally) -> Iterator[None]:
+def _metered(plan: CallPlan, tally: Tally) -> AbstractContextManager[None]:
     """Record the call in the GenAI client metrics (duration, time to first chunk, tokens)."""
-    error_type: str | None = None
-    try:
-        yield
-    except BaseException as exc:
-        error_type = type(exc).__name__
-        raise
-    finally:
+
+    def report(error_type: str | None) -> None:
         metrics = get_telemetry_setup().metrics
         if metrics is not None:
             metrics.llm_call(
@@ -158,28 +143,80 @@ def _metered(plan: CallPlan, tally: Tally) -> Iterator[None]:
                 error_type=error_type,
             )
 
+    return metered(report)
 
-def run_call(plan: CallPlan) -> str:
-    """Run the call (and its tool rounds) in the current run; returns the answer text."""
-    capture = get_telemetry_setup().capture_message_content
-    conversation = list(plan.messages)
-    tally = Tally()
-    with _metered(plan, tally), lifecycle(
-        "llm_call_started", plan.started_data(capture), finished="llm_call_completed", failed="llm_call_failed"
-    ) as call:
+
+class _ToolLoop:
+    """The LLM tool loop as a step machine, written once for :func:`run_call` and :func:`arun_call`.
+
+    The loop decides and its driver does the I/O: ``send`` returns what to do next, a
+    ``ProviderRequest`` (ask the model) or a ``ToolCall`` (run a tool), and takes the outcome
+    of the previous step (the round's ``Completion``, or the tool's message); ``None`` means the
+    call is answered.  So the sync and async paths differ only in how a step is performed.
+    """
+
+    def __init__(self, plan: CallPlan) -> None:
+        self.plan = plan
+        self.capture = get_telemetry_setup().capture_message_content
+        self.tally = Tally()
+        self.final: Completion | None = None
+        self._steps = self._walk()
+
+    def _walk(self) -> Generator[ProviderRequest | ToolCall, Any, None]:
+        plan = self.plan
+        conversation = list(plan.messages)
         while True:
-            request = plan.request(conversation)
-            final = _stream_round(plan, request, tally, capture) if plan.stream else plan.provider.complete(request)
-            tally.add(final)
+            final: Completion = yield plan.request(conversation)
+            self.tally.add(final)
+            self.final = final
             if not final.tool_calls or plan.runner is None:
-                break
-            if tally.rounds > plan.max_tool_rounds:
+                return
+            if self.tally.rounds > plan.max_tool_rounds:
                 raise _loop_error(plan, final)
             conversation.append(assistant_tool_message(final))
             for tool_call in final.tool_calls:
-                conversation.append(plan.runner.run(tool_call))
-        call.data.update(tally.closing_data(final, plan, capture))
-    return final.text
+                conversation.append((yield tool_call))
+
+    def send(self, outcome: Any) -> ProviderRequest | ToolCall | None:
+        try:
+            return self._steps.send(outcome)
+        except StopIteration:
+            return None
+
+    @property
+    def answer(self) -> str:
+        assert self.final is not None
+        return self.final.text
+
+    @contextmanager
+    def recorded(self) -> Iterator[None]:
+        """The call's lifecycle frames, span and metrics around the whole loop."""
+        plan = self.plan
+        with _metered(plan, self.tally), lifecycle(
+            "llm_call_started", plan.started_data(self.capture), finished="llm_call_completed",
+            failed="llm_call_failed",
+        ) as call:
+            yield
+            assert self.final is not None
+            call.data.update(self.tally.closing_data(self.final, plan, self.capture))
+
+
+def run_call(plan: CallPlan) -> str:
+    """Run the call (and its tool rounds) in the current run; returns the answer text."""
+    loop = _ToolLoop(plan)
+    with loop.recorded():
+        step = loop.send(None)
+        while step is not None:
+            step = loop.send(_perform(loop, step))
+    return loop.answer
+
+
+def _perform(loop: _ToolLoop, step: ProviderRequest | ToolCall) -> Any:
+    plan = loop.plan
+    if isinstance(step, ProviderRequest):
+        return _stream_round(plan, step, loop.tally, loop.capture) if plan.stream else plan.provider.complete(step)
+    assert plan.runner is not None
+    return plan.runner.run(step)
 
 
 def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
@@ -192,7 +229,7 @@ def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
     elif kind is ToolCallDelta:
         emit("llm_tool_call_delta", _tool_delta_data(delta, capture))
     elif kind is Completion:
-        return delta  # type: ignore[no-any-return]
+        return delta
     return None
 
 
@@ -233,28 +270,22 @@ def _tool_delta_data(delta: ToolCallDelta, capture: bool) -> dict[str, Any]:
 
 async def arun_call(plan: CallPlan) -> str:
     """The async twin of :func:`run_call` (async provider I/O, async tools awaited)."""
-    capture = get_telemetry_setup().capture_message_content
-    conversation = list(plan.messages)
-    tally = Tally()
-    with _metered(plan, tally), lifecycle(
-        "llm_call_started", plan.started_data(capture), finished="llm_call_completed", failed="llm_call_failed"
-    ) as call:
-        while True:
-            request = plan.request(conversation)
-            if plan.stream:
-                final = await _astream_round(plan, request, tally, capture)
-            else:
-                final = await plan.provider.acomplete(request)
-            tally.add(final)
-            if not final.tool_calls or plan.runner is None:
-                break
-            if tally.rounds > plan.max_tool_rounds:
-                raise _loop_error(plan, final)
-            conversation.append(assistant_tool_message(final))
-            for tool_call in final.tool_calls:
-                conversation.append(await plan.runner.arun(tool_call))
-        call.data.update(tally.closing_data(final, plan, capture))
-    return final.text
+    loop = _ToolLoop(plan)
+    with loop.recorded():
+        step = loop.send(None)
+        while step is not None:
+            step = loop.send(await _aperform(loop, step))
+    return loop.answer
+
+
+async def _aperform(loop: _ToolLoop, step: ProviderRequest | ToolCall) -> Any:
+    plan = loop.plan
+    if isinstance(step, ProviderRequest):
+        if plan.stream:
+            return await _astream_round(plan, step, loop.tally, loop.capture)
+        return await plan.provider.acomplete(step)
+    assert plan.runner is not None
+    return await plan.runner.arun(step)
 
 
 async def _astream_round(plan: CallPlan, request: ProviderRequest, tally: Tally, capture: bool) -> Completion:

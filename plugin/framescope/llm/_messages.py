@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from framescope.llm.providers import Completion, ToolCall
+from framescope.llm.providers.base import Completion, ToolCall
 from framescope.types.payload import json_safe
 
 #: What frames carry instead of prompt/completion text when content capture is off.

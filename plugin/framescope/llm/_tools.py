@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from framescope.errors import UnknownToolError
 from framescope.llm._messages import tool_output_text, tool_result_message
-from framescope.llm.errors import UnknownToolError
-from framescope.llm.providers import ToolCall
+from framescope.llm.providers.base import ToolCall
 from framescope.telemetry.run import lifecycle
-from framescope.tools.tool import Tool
+from framescope.tools.definition import Tool
 
 ToolSpec = Mapping[str, Any] | Tool | Callable[..., Any]
 

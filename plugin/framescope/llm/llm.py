@@ -1,4 +1,4 @@
-"""``LLM``: direct calls and streamed calls over any provider, as frames (C8, C11).
+"""``LLM``: direct calls and streamed calls over any provider, as frames (docs/contract.md C8, C11).
 
 ``call``/``acall`` return the final text, like a plain client.  ``stream_events`` and
 ``astream_events`` run the same call as a new run and hand back a stream session of its
@@ -15,15 +15,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from framescope.errors import LLMConfigurationError
 from framescope.llm._call import CallPlan, arun_call, run_call
 from framescope.llm._messages import Messages, normalize_messages
 from framescope.llm._tools import ToolSpec, prepare_tools
-from framescope.llm.providers import LLMConfigurationError, resolve_provider
+from framescope.llm.providers import resolve_provider
 from framescope.telemetry.launch import astream_call, stream_call
-from framescope.tools.tool import Tool
+from framescope.tools.definition import Tool
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
 AvailableFunctions = Mapping[str, Tool | Callable[..., Any]]
+#: The ``tools`` and ``available_functions`` arguments every call method takes.
+Tools = Iterable[ToolSpec] | None
+Funcs = AvailableFunctions | None
 
 DEFAULT_TIMEOUT_S = 600.0
 DEFAULT_MAX_TOOL_ROUNDS = 10
@@ -101,12 +105,7 @@ class LLM:
 
     # -- direct calls ----------------------------------------------------------------
     def call(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
-        *,
-        stream: bool | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None, *, stream: bool | None = None
     ) -> str:
         """Run the call and return the final answer text (C8).
 
@@ -115,27 +114,18 @@ class LLM:
         for run when they are in ``available_functions`` (or given as ``Tool``/functions
         in ``tools``); the call continues until the model answers.
         """
-        plan = self._plan(messages, tools, available_functions, self.stream if stream is None else stream)
-        return run_call(plan)
+        return run_call(self._plan(messages, tools, available_functions, self.stream if stream is None else stream))
 
     async def acall(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
-        *,
-        stream: bool | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None, *, stream: bool | None = None
     ) -> str:
         """The async twin of :meth:`call` (async HTTP; async tools are awaited)."""
-        plan = self._plan(messages, tools, available_functions, self.stream if stream is None else stream)
-        return await arun_call(plan)
+        streamed = self.stream if stream is None else stream
+        return await arun_call(self._plan(messages, tools, available_functions, streamed))
 
     # -- streamed calls --------------------------------------------------------------
     def stream_events(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
     ) -> StreamSession:
         """Stream this one call as frames; ``stream.result`` is the answer text (C8).
 
@@ -143,47 +133,31 @@ class LLM:
         The call runs in its own run (and thread); ``close()`` stops it and closes the
         HTTP stream.  Bad arguments raise here, before any run starts.
         """
-        plan = self._plan(messages, tools, available_functions, True)
-        return stream_call(run_call, plan)
+        return stream_call(run_call, self._plan(messages, tools, available_functions, True))
 
     def astream_events(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
     ) -> AsyncStreamSession:
         """The async session over this one call (``async with``/``async for``).
 
         The call itself runs on the run's own thread with the sync provider, so a slow
         consumer that makes the producer wait never blocks the consumer's event loop.
         """
-        plan = self._plan(messages, tools, available_functions, True)
-        return astream_call(run_call, plan)
+        return astream_call(run_call, self._plan(messages, tools, available_functions, True))
 
-    def stream_text(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
-    ) -> Iterator[str]:
-        """Only the answer's text chunks (C11); reasoning and tool frames are left out.
+    def stream_text(self, messages: Messages, tools: Tools = None, available_functions: Funcs = None) -> Iterator[str]:
+        """Only the answer's text chunks: :meth:`StreamSession.text` of :meth:`stream_events` (C11).
 
-        Stopping early (``break``) closes the session and the HTTP stream.  A failed call
-        raises its error from the iteration.
+        Reasoning and tool frames are left out.  Stopping early (``break``) closes the session
+        and the HTTP stream.  A failed call raises its error from the iteration.
         """
         with self.stream_events(messages, tools, available_functions) as session:
-            for frame in session.llm:
-                if frame.type == "llm_stream_chunk" and frame.content:
-                    yield frame.content
+            yield from session.text()
 
     async def astream_text(
-        self,
-        messages: Messages,
-        tools: Iterable[ToolSpec] | None = None,
-        available_functions: AvailableFunctions | None = None,
+        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
     ) -> AsyncIterator[str]:
         """The async twin of :meth:`stream_text`."""
         async with self.astream_events(messages, tools, available_functions) as session:
-            async for frame in session.llm:
-                if frame.type == "llm_stream_chunk" and frame.content:
-                    yield frame.content
+            async for chunk in session.text():
+                yield chunk

@@ -1,11 +1,13 @@
-"""Post-hoc replay: rebuild, frame for frame, what a run streamed, from its exported trace (D5).
+"""Post-hoc replay: rebuild, frame for frame, what a run streamed, from its exported trace (docs/contract.md D5).
 
 Sources: ``from_file`` (the embedded trace file or any saved trace document, format
 recognised by content), ``from_url``/``from_jaeger``/``from_tempo`` (a trace backend),
 ``from_records`` (spans already parsed).  Each returns a session with the live API; the
-``afrom_*`` coroutines return the async session.  ``list_runs`` says which runs a source
-holds, ``replay_all`` replays all runs of a trace (a whole conversation) as one session,
-``find_traces`` searches a backend for trace ids.  docs/replay.md is the user's guide.
+``afrom_*`` coroutines return the async session.  One run is replayed by default;
+``all_runs=True`` (the one way to replay several) gives every run of a trace, a whole
+conversation, as one session.  ``list_runs`` says which runs a source holds and
+``find_traces`` searches a backend for trace ids.  Errors are in :mod:`framescope.errors`.
+docs/replay.md is the user's guide.
 """
 
 from __future__ import annotations
@@ -15,44 +17,25 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypedDict, Unpack, overload
 
+from framescope.errors import ReplayError, TornTraceFileError, TraceFormatError
 from framescope.replay._gc import paused_gc
-from framescope.replay.catalog import RunInfo, describe_run, select_run, select_runs
+from framescope.replay.catalog import RunInfo, describe_run, select_runs
 from framescope.replay.decode import DecodedRun, decode_runs
-from framescope.replay.errors import TornTraceFileError, TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay.fetch import Backend
 from framescope.replay.reconstruct import reconstruct_runs
 from framescope.replay.records import SpanRecord, normalize_trace_id
-from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces, parse_trace_url
-from framescope.replay.session import (
-    AsyncReplaySession,
-    IncompleteTraceError,
-    ReplayedRunCancelled,
-    ReplayedRunFailed,
-    ReplayError,
-    ReplaySession,
-    describe_gaps,
-    replay_run,
-    replay_runs,
-)
+from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces
+from framescope.replay.session import AsyncReplaySession, ReplaySession, describe_gaps, replay_runs
 from framescope.replay.sources.detect import parse_trace_document
 
 logger = logging.getLogger("framescope.replay")
 
 __all__ = [
     "AsyncReplaySession",
-    "DecodedRun",
-    "IncompleteTraceError",
-    "ReplayError",
     "ReplaySession",
-    "ReplayedRunCancelled",
-    "ReplayedRunFailed",
     "RunInfo",
-    "TornTraceFileError",
-    "TraceFetchError",
-    "TraceFormatError",
-    "TraceNotFoundError",
     "afrom_file",
     "afrom_url",
     "find_traces",
@@ -63,13 +46,6 @@ __all__ = [
     "from_url",
     "list_runs",
     "load_records",
-    "load_runs",
-    "parse_trace_url",
-    "replay_all",
-    "replay_run",
-    "replay_runs",
-    "runs",
-    "select_run",
 ]
 
 #: What a replay source may be: a trace file path, a backend URL, or parsed span records.
@@ -140,29 +116,32 @@ def _warn_gaps(runs: list[DecodedRun], source: str) -> None:
             )
 
 
+class ReplayOptions(TypedDict, total=False):
+    """What :func:`from_records` (and so every source) takes besides the records."""
+
+    trace_id: str | None
+    run_id: str | None
+    all_runs: bool
+    speed: float | None
+    strict: bool
+    reconstruct: bool
+    source: str
+
+
 @overload
 def from_records(
-    records: Iterable[SpanRecord], *, asynchronous: Literal[False] = False, **options: Any
+    records: Iterable[SpanRecord], *, asynchronous: Literal[False] = False, **options: Unpack[ReplayOptions]
 ) -> ReplaySession: ...
 
 
 @overload
 def from_records(
-    records: Iterable[SpanRecord], *, asynchronous: Literal[True], **options: Any
+    records: Iterable[SpanRecord], *, asynchronous: Literal[True], **options: Unpack[ReplayOptions]
 ) -> AsyncReplaySession: ...
 
 
 def from_records(
-    records: Iterable[SpanRecord],
-    *,
-    trace_id: str | None = None,
-    run_id: str | None = None,
-    all_runs: bool = False,
-    speed: float | None = None,
-    strict: bool = False,
-    reconstruct: bool = False,
-    asynchronous: bool = False,
-    source: str = "the trace",
+    records: Iterable[SpanRecord], *, asynchronous: bool = False, **options: Unpack[ReplayOptions]
 ) -> ReplaySession | AsyncReplaySession:
     """Replay from span records: one run (``run_id``, else the newest, of ``trace_id`` if
     given), or with ``all_runs=True`` every run of the trace in order, as one session.
@@ -173,7 +152,15 @@ def from_records(
     (``session.reconstructed`` is then True).  ``asynchronous=True`` returns an
     :class:`AsyncReplaySession` instead of a :class:`ReplaySession`.
     """
-    runs, reconstructed = _runs_of(list(records), trace_id, reconstruct)
+    unknown = sorted(set(options).difference(ReplayOptions.__annotations__))
+    if unknown:
+        raise TypeError(
+            f"replay got unexpected keyword argument(s) {', '.join(unknown)}; "
+            f"the replay options are {', '.join(ReplayOptions.__annotations__)}"
+        )
+    trace_id, run_id, all_runs = options.get("trace_id"), options.get("run_id"), options.get("all_runs", False)
+    speed, strict, source = options.get("speed"), options.get("strict", False), options.get("source", "the trace")
+    runs, reconstructed = _runs_of(list(records), trace_id, options.get("reconstruct", False))
     if reconstructed and not runs:
         raise ReplayError(
             f"{source} holds neither a framescope run nor GenAI spans (no span has "
@@ -314,22 +301,3 @@ def list_runs(
         found = [run for run in found if wanted in run.trace_ids]
     return [describe_run(run, reconstructed=reconstructed) for run in found]
 
-
-runs = list_runs
-
-
-def replay_all(
-    source: Source,
-    trace_id: str | None = None,
-    *,
-    allow_torn: bool = False,
-    asynchronous: bool = False,
-    **options: Any,
-) -> ReplaySession | AsyncReplaySession:
-    """Every run of a trace (``trace_id``, else the newest trace) in order, as one session:
-    a whole conversation.  ``options`` are :func:`from_records`' and :func:`from_url`'s."""
-    fetch = {k: options.pop(k) for k in ("backend", "headers", "token", "timeout") if k in options}
-    records, trace_id, label = _records_of(source, trace_id, allow_torn=allow_torn, fetch=fetch)
-    return from_records(
-        records, trace_id=trace_id, all_runs=True, asynchronous=asynchronous, source=label, **options
-    )

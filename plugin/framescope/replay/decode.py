@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from framescope.errors import FrameDecodeError
 from framescope.replay.records import EventRecord, SpanRecord
 from framescope.telemetry import wire
 from framescope.types.routing import channel_for
@@ -48,10 +49,6 @@ class DecodedRun:
         if not self.frames:
             return None
         return self.frames[-1].data.get("result")
-
-
-class FrameDecodeError(ValueError):
-    """A span event claims to be a framescope frame but cannot be read as one."""
 
 
 def decode_runs(spans: Iterable[SpanRecord]) -> list[DecodedRun]:

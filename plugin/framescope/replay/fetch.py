@@ -27,8 +27,8 @@ try:
 except ImportError:  # fetching is the 'backends' extra; files replay without it
     httpx = None  # type: ignore[assignment]
 
+from framescope.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay._gc import paused_gc
-from framescope.replay.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay.records import SpanRecord, normalize_trace_id
 from framescope.replay.sources.detect import parse_trace_document
 
@@ -64,8 +64,8 @@ def _endpoints(backend: Backend, trace_id: str) -> list[tuple[str, dict[str, str
     """(path, query) pairs to try, best first; each asks for the raw trace."""
     jaeger_v3 = (f"/api/v3/traces/{trace_id}", {"rawTraces": "true", "raw_traces": "true"})
     jaeger_v1 = (f"/api/traces/{trace_id}", {"raw": "true"})
-    tempo_v2 = (f"/api/v2/traces/{trace_id}", {})
-    tempo_v1 = (f"/api/traces/{trace_id}", {})
+    tempo_v2: tuple[str, dict[str, str]] = (f"/api/v2/traces/{trace_id}", {})
+    tempo_v1: tuple[str, dict[str, str]] = (f"/api/traces/{trace_id}", {})
     if backend == "jaeger":
         return [jaeger_v3, jaeger_v1]
     if backend == "tempo":

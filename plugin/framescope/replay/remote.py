@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from framescope.replay.errors import TraceFetchError
+from framescope.errors import TraceFetchError
 from framescope.replay.fetch import Backend, TimeBound, TraceFetcher, build_traceql
 from framescope.replay.records import SpanRecord
 

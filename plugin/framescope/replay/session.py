@@ -10,33 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from framescope.errors import IncompleteTraceError, ReplayedRunCancelled, ReplayedRunFailed, ReplayError
 from framescope.replay.decode import DecodedRun
 from framescope.replay.feed import ListFeed
 from framescope.types.streaming import AsyncStreamSession, StreamSession
-
-
-class ReplayError(ValueError):
-    """Replay cannot give what was asked (no framescope run, unknown trace id, gaps in strict mode)."""
-
-
-class IncompleteTraceError(ReplayError):
-    """The trace is missing frames (dropped spans, a partial or torn trace) and strict mode is on."""
-
-    def __init__(self, message: str, gaps: list[tuple[int, int]]) -> None:
-        self.gaps = gaps
-        super().__init__(message)
-
-
-class ReplayedRunFailed(RuntimeError):
-    """The replayed run had failed; ``error_type`` and the message are the original ones."""
-
-    def __init__(self, error_type: str, message: str) -> None:
-        self.error_type = error_type
-        super().__init__(f"{error_type}: {message}" if message else error_type)
-
-
-class ReplayedRunCancelled(RuntimeError):
-    """The replayed run was cancelled by its consumer; it has no result."""
 
 
 def describe_gaps(gaps: list[tuple[int, int]]) -> str:

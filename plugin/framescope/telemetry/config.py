@@ -31,7 +31,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SpanExporter
 
+from framescope._extras import require_grpc_exporter
 from framescope._version import __version__
+from framescope.errors import ConfigurationError
 from framescope.telemetry.export_guard import CountingBatchSpanProcessor, CountingSpanExporter, ExportStats
 from framescope.telemetry.processor import FrameSpanProcessor
 
@@ -42,10 +44,6 @@ DEFAULT_SERVICE_NAME = "framescope"
 TRACER_NAME = "framescope"
 EXPORTER_NAMES = ("otlp", "console", "file", "none")
 PROTOCOLS = ("http/protobuf", "grpc")
-
-
-class ConfigurationError(ValueError):
-    """A framescope or ``OTEL_*`` setting has a value framescope cannot use."""
 
 
 @dataclass
@@ -290,6 +288,7 @@ def _make_exporter(
         "OTEL_EXPORTER_OTLP_ENDPOINT"
     ) or ("http://localhost:4317" if protocol == "grpc" else "http://localhost:4318")
     if protocol == "grpc":
+        require_grpc_exporter()
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
         return GrpcExporter(endpoint=endpoint) if endpoint else GrpcExporter()

@@ -45,6 +45,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 
+from framescope._extras import require_grpc_exporter
+
 __all__ = [
     "METRIC_NAMES",
     "FrameMetrics",
@@ -257,6 +259,7 @@ _PROTOCOLS = ("http/protobuf", "grpc")
 
 def _otlp_exporter(endpoint: str | None, protocol: str) -> MetricExporter:
     if protocol == "grpc":
+        require_grpc_exporter()
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
             OTLPMetricExporter as GrpcExporter,
         )

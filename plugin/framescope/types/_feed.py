@@ -16,16 +16,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from framescope.errors import StreamClosed
+
 if TYPE_CHECKING:
     from framescope.types.streaming import StreamFrame
-
-
-class StreamClosed(BaseException):
-    """Raised at an emit point after the consumer closed the session.
-
-    A ``BaseException`` (like ``GeneratorExit``) so that ``except Exception`` in user code
-    does not swallow the cancellation and keep a closed run going.
-    """
 
 
 class FrameFeed(Protocol):

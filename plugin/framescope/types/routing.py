@@ -3,7 +3,7 @@
 A frame's ``channel`` is decided here and nowhere else, from the event ``type``: the
 runtime never spells a channel by hand, so adding an event type is one line in this table.
 Types that are not listed land on ``custom`` (user events), except the handful of runtime
-lifecycle types listed in ``LIFECYCLE_TYPES``.  docs/channels.md renders this table.
+lifecycle types listed in ``LIFECYCLE_TYPES``.  docs/frames.md renders this table.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The streaming contract's public types: frames, channels and stream sessions (C1, C4, C6, C7, C10).
+"""The streaming contract's public types: frames, channels, sessions (docs/contract.md C1, C4, C6, C7, C10).
 
 A session is a *view*: it reads frames from a feed (a live run's bounded queue, or a replayed
 trace) and keeps every frame it has read, so projections started after the end re-read the
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Literal, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
@@ -82,7 +82,7 @@ def make_frame(
 
     The emit path and the codec produce frames by the hundred thousand per second from
     values they construct themselves; validating each again would be most of their cost
-    (ARCHITECTURE: "validate a frame once").  User code should call ``StreamFrame(...)``.
+    (docs/architecture.md: a frame is made once, never re-validated).  User code should call ``StreamFrame(...)``.
     The fields-set is shared between frames: frames are frozen, so nothing mutates it.
     """
     frame = _new(StreamFrame)
@@ -162,12 +162,91 @@ class _SessionState:
         if self.feed.error is not None:
             raise self.feed.error
 
+    def walk(self, channels: frozenset[str] | None) -> Iterator[StreamFrame | None]:
+        """The one iteration core behind sync and async projections.
 
-class _SessionOutcome:
-    """What sync and async sessions say about their run (shared, so the two cannot drift)."""
+        Yields the kept frames of ``channels`` (all when ``None``) from the first, in global
+        order, and ``None`` whenever every kept frame has been read and the run is not over:
+        the driver then fetches the next batch (blocking or awaiting) and resumes the walk.
+        At the end, a failed run's exception is raised.
+        """
+        frames = self.frames
+        position = 0
+        while True:
+            while position < len(frames):
+                frame = frames[position]
+                position += 1
+                if channels is None or frame.channel in channels:
+                    yield frame
+            if self.exhausted:
+                self.finish_iteration()
+                return
+            yield None
+
+    def stop(self) -> bool:
+        """Mark the session closed; True when it was still open (so the feed must be closed)."""
+        if self.exhausted:
+            return False
+        self.exhausted = True
+        return True
+
+
+def _is_answer_text(frame: StreamFrame) -> bool:
+    """C11's text view: answer tokens only (``llm_stream_chunk``), never reasoning."""
+    return frame.type == "llm_stream_chunk" and bool(frame.content)
+
+
+_LLM = frozenset({"llm"})
+_MESSAGES = frozenset({"messages"})
+_FLOW = frozenset({"flow"})
+_TOOLS = frozenset({"tools"})
+
+ProjectionT = TypeVar("ProjectionT")
+
+
+class _SessionOutcome(Generic[ProjectionT]):
+    """What sync and async sessions share: the projections (C6) and what they say about their run.
+
+    Each session type only says how one projection is iterated (``_project``), so the list of
+    projections and the outcome properties cannot drift between the two.
+    """
 
     _state: _SessionState
 
+    def _project(self, channels: frozenset[str] | None) -> ProjectionT:
+        raise NotImplementedError
+
+    # -- projections -----------------------------------------------------------------
+    @property
+    def events(self) -> ProjectionT:
+        """All frames, in order (the same as iterating the session)."""
+        return self._project(None)
+
+    @property
+    def llm(self) -> ProjectionT:
+        return self._project(_LLM)
+
+    @property
+    def messages(self) -> ProjectionT:
+        return self._project(_MESSAGES)
+
+    @property
+    def flow(self) -> ProjectionT:
+        return self._project(_FLOW)
+
+    @property
+    def tools(self) -> ProjectionT:
+        return self._project(_TOOLS)
+
+    def channel(self, name: str) -> ProjectionT:
+        """Frames of one channel (also ``lifecycle`` and ``custom``, which have no property)."""
+        return self._project(check_channels([name]))
+
+    def interleave(self, channels: Iterable[str]) -> ProjectionT:
+        """Frames of the chosen channels, keeping their global order."""
+        return self._project(check_channels(channels))
+
+    # -- outcome ---------------------------------------------------------------------
     @property
     def result(self) -> Any:
         """The run's result; ``RuntimeError`` before the end, the run's exception after a failure."""
@@ -203,73 +282,32 @@ class _SessionOutcome:
         return self._state.feed.cancelled
 
 
-class StreamSession(_SessionOutcome):
+class StreamSession(_SessionOutcome[Iterator[StreamFrame]]):
     """A synchronous stream of a run's frames, with channel projections (C3–C6, C10)."""
 
     def __init__(self, feed: FrameFeed) -> None:
         self._state = _SessionState(feed)
 
-    # -- iteration -------------------------------------------------------------------
     def __iter__(self) -> Iterator[StreamFrame]:
-        return self._iterate(None)
-
-    @property
-    def events(self) -> Iterator[StreamFrame]:
-        """All frames, in order (the same as iterating the session)."""
-        return self._iterate(None)
-
-    @property
-    def llm(self) -> Iterator[StreamFrame]:
-        return self._iterate(frozenset({"llm"}))
-
-    @property
-    def messages(self) -> Iterator[StreamFrame]:
-        return self._iterate(frozenset({"messages"}))
-
-    @property
-    def flow(self) -> Iterator[StreamFrame]:
-        return self._iterate(frozenset({"flow"}))
-
-    @property
-    def tools(self) -> Iterator[StreamFrame]:
-        return self._iterate(frozenset({"tools"}))
-
-    def channel(self, name: str) -> Iterator[StreamFrame]:
-        """Frames of one channel (also ``lifecycle`` and ``custom``, which have no property)."""
-        return self._iterate(check_channels([name]))
-
-    def interleave(self, channels: Iterable[str]) -> Iterator[StreamFrame]:
-        """Frames of the chosen channels, keeping their global order."""
-        return self._iterate(check_channels(channels))
+        return self._project(None)
 
     def text(self) -> Iterator[str]:
         """Plain answer text chunks (C11): ``llm_stream_chunk`` content, without reasoning."""
-        for frame in self._iterate(frozenset({"llm"})):
-            if frame.type == "llm_stream_chunk" and frame.content:
-                yield frame.content
+        return (frame.content for frame in self._project(_LLM) if _is_answer_text(frame))
 
-    def _iterate(self, channels: frozenset[str] | None) -> Iterator[StreamFrame]:
+    def _project(self, channels: frozenset[str] | None) -> Iterator[StreamFrame]:
         state = self._state
-        frames = state.frames
-        position = 0
-        while True:
-            while position < len(frames):
-                frame = frames[position]
-                position += 1
-                if channels is None or frame.channel in channels:
-                    yield frame
-            if state.exhausted:
-                state.finish_iteration()
-                return
-            state.absorb(state.feed.next_batch())
+        for frame in state.walk(channels):
+            if frame is None:
+                state.absorb(state.feed.next_batch())
+            else:
+                yield frame
 
     # -- cleanup ---------------------------------------------------------------------
     def close(self) -> None:
         """Stop the run at its next emit point and release the session; returns promptly."""
-        state = self._state
-        if not state.exhausted:
-            state.feed.close()
-            state.exhausted = True
+        if self._state.stop():
+            self._state.feed.close()
 
     def __enter__(self) -> StreamSession:
         return self
@@ -297,7 +335,7 @@ class _AsyncProjection:
         return self._session._aiterate(self._channels)
 
 
-class AsyncStreamSession(_SessionOutcome):
+class AsyncStreamSession(_SessionOutcome[_AsyncProjection]):
     """The asynchronous twin of :class:`StreamSession` (C7): ``async with`` / ``async for``."""
 
     def __init__(self, feed: FrameFeed) -> None:
@@ -306,66 +344,32 @@ class AsyncStreamSession(_SessionOutcome):
     def __aiter__(self) -> AsyncIterator[StreamFrame]:
         return self._aiterate(None)
 
-    @property
-    def events(self) -> _AsyncProjection:
-        return _AsyncProjection(self, None)
-
-    @property
-    def llm(self) -> _AsyncProjection:
-        return _AsyncProjection(self, frozenset({"llm"}))
-
-    @property
-    def messages(self) -> _AsyncProjection:
-        return _AsyncProjection(self, frozenset({"messages"}))
-
-    @property
-    def flow(self) -> _AsyncProjection:
-        return _AsyncProjection(self, frozenset({"flow"}))
-
-    @property
-    def tools(self) -> _AsyncProjection:
-        return _AsyncProjection(self, frozenset({"tools"}))
-
-    def channel(self, name: str) -> _AsyncProjection:
-        return _AsyncProjection(self, check_channels([name]))
-
-    def interleave(self, channels: Iterable[str]) -> _AsyncProjection:
-        return _AsyncProjection(self, check_channels(channels))
+    def _project(self, channels: frozenset[str] | None) -> _AsyncProjection:
+        return _AsyncProjection(self, channels)
 
     async def text(self) -> AsyncIterator[str]:
         """Plain answer text chunks (C11): ``llm_stream_chunk`` content, without reasoning."""
-        async for frame in self._aiterate(frozenset({"llm"})):
-            if frame.type == "llm_stream_chunk" and frame.content:
+        async for frame in self._aiterate(_LLM):
+            if _is_answer_text(frame):
                 yield frame.content
 
     async def _aiterate(self, channels: frozenset[str] | None) -> AsyncIterator[StreamFrame]:
         state = self._state
-        frames = state.frames
-        position = 0
-        while True:
-            while position < len(frames):
-                frame = frames[position]
-                position += 1
-                if channels is None or frame.channel in channels:
-                    yield frame
-            if state.exhausted:
-                state.finish_iteration()
-                return
-            state.absorb(await state.feed.next_batch_async())
+        for frame in state.walk(channels):
+            if frame is None:
+                state.absorb(await state.feed.next_batch_async())
+            else:
+                yield frame
 
     async def aclose(self) -> None:
         """Stop the run at its next emit point; never blocks the event loop for long."""
-        state = self._state
-        if not state.exhausted:
-            state.exhausted = True
-            await asyncio.to_thread(state.feed.close)
+        if self._state.stop():
+            await asyncio.to_thread(self._state.feed.close)
 
     def close(self) -> None:
         """Synchronous close, for ``finally`` blocks outside a coroutine."""
-        state = self._state
-        if not state.exhausted:
-            state.exhausted = True
-            state.feed.close()
+        if self._state.stop():
+            self._state.feed.close()
 
     async def __aenter__(self) -> AsyncStreamSession:
         return self

@@ -1,5 +1,11 @@
 """Providers: the backends under ``framescope.LLM``, behind one neutral interface.
 
+Public here: ``resolve_provider`` and the offline ``scripted/<name>`` models
+(``register_script``, ``ScriptedReply``, ``ScriptedToolCall``, ``unregister_script``,
+``registered_scripts``).  The interface a provider implements (``Provider``,
+``ProviderRequest``, the delta types) is :mod:`framescope.llm.providers.base`; test-only
+helpers are in :mod:`framescope.testing.llm_scripts`.
+
 ``resolve_provider`` maps a model string to a provider and the model name the backend
 expects, so ``LLM`` never branches on backends itself.
 """
@@ -8,64 +14,26 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .base import (
-    AsyncDeltaStream,
-    Completion,
-    Delta,
-    DeltaStream,
-    LLMConfigurationError,
-    LLMConnectionError,
-    LLMError,
-    LLMHTTPError,
-    LLMProtocolError,
-    LLMTimeoutError,
-    Provider,
-    ProviderRequest,
-    TextDelta,
-    ThinkingDelta,
-    ToolCall,
-    ToolCallAssembler,
-    ToolCallDelta,
-)
+from framescope.errors import LLMConfigurationError
+
+from .base import Provider
 from .scripted import (
     ScriptedProvider,
     ScriptedReply,
     ScriptedToolCall,
-    clear_scripts,
     register_script,
     registered_scripts,
-    tokenize,
     unregister_script,
 )
 
 __all__ = [
     "KNOWN_PREFIXES",
-    "AsyncDeltaStream",
-    "Completion",
-    "Delta",
-    "DeltaStream",
-    "LLMConfigurationError",
-    "LLMConnectionError",
-    "LLMError",
-    "LLMHTTPError",
-    "LLMProtocolError",
-    "LLMTimeoutError",
-    "Provider",
-    "ProviderRequest",
     "ResolvedProvider",
-    "ScriptedProvider",
     "ScriptedReply",
     "ScriptedToolCall",
-    "TextDelta",
-    "ThinkingDelta",
-    "ToolCall",
-    "ToolCallAssembler",
-    "ToolCallDelta",
-    "clear_scripts",
     "register_script",
     "registered_scripts",
     "resolve_provider",
-    "tokenize",
     "unregister_script",
 ]
 

@@ -19,17 +19,13 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
+from framescope.errors import LLMError, LLMProtocolError
+
 __all__ = [
     "AsyncDeltaStream",
     "Completion",
     "Delta",
     "DeltaStream",
-    "LLMConfigurationError",
-    "LLMConnectionError",
-    "LLMError",
-    "LLMHTTPError",
-    "LLMProtocolError",
-    "LLMTimeoutError",
     "Provider",
     "ProviderRequest",
     "TextDelta",
@@ -120,49 +116,6 @@ class ProviderRequest:
 
 
 # --------------------------------------------------------------------------- errors
-
-
-class LLMError(Exception):
-    """Base of every provider failure; carries where the call went, never credentials."""
-
-    def __init__(self, message: str, *, base_url: str | None = None, model: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.base_url = base_url
-        self.model = model
-
-
-class LLMConfigurationError(LLMError, ValueError):
-    """The call cannot be made as configured (unknown model prefix, missing key, ...)."""
-
-
-class LLMHTTPError(LLMError):
-    """The server answered with an error status; ``body_excerpt`` is its (redacted) body."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        body_excerpt: str = "",
-        base_url: str | None = None,
-        model: str | None = None,
-    ) -> None:
-        super().__init__(message, base_url=base_url, model=model)
-        self.status = status
-        self.body_excerpt = body_excerpt
-
-
-class LLMTimeoutError(LLMError):
-    """The server did not answer (or stopped streaming) within the timeout."""
-
-
-class LLMConnectionError(LLMError):
-    """The server could not be reached, or the connection dropped mid-stream."""
-
-
-class LLMProtocolError(LLMError):
-    """The server sent something that is not valid OpenAI-compatible data."""
 
 
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_*\-]{4,}|Bearer\s+\S+)")

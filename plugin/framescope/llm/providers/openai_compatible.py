@@ -16,21 +16,18 @@ import socket
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import openai
+
+from framescope import errors
 
 from .base import (
     AsyncDeltaStream,
     Completion,
     Delta,
     DeltaStream,
-    LLMConfigurationError,
-    LLMConnectionError,
-    LLMError,
-    LLMHTTPError,
-    LLMProtocolError,
-    LLMTimeoutError,
     Provider,
     ProviderRequest,
     TextDelta,
@@ -109,7 +106,7 @@ class OpenAICompatibleProvider(Provider):
 
     def _client_kwargs(self, model: str) -> dict[str, Any]:
         if self._api_key is None:
-            raise LLMConfigurationError(
+            raise errors.LLMConfigurationError(
                 f"No API key for model {model!r} at {self.base_url}: set the OPENAI_API_KEY "
                 "environment variable or pass api_key=...; for a local OpenAI-compatible server "
                 "set base_url=... (or OPENAI_BASE_URL) instead, which needs no key.",
@@ -171,21 +168,16 @@ class OpenAICompatibleProvider(Provider):
 
     def _iter_stream(self, request: ProviderRequest, handle: DeltaStream) -> Iterator[Delta]:
         assembly = _ChunkAssembly(self, request)
-        try:
+        with self._mapped_errors(request, assembly):
             sdk_stream = self._sync_client(request.model).chat.completions.create(
                 **self._create_kwargs(request, stream=True)
             )
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
         handle.set_abort(lambda: _abort_response(sdk_stream))
         try:
-            for chunk in sdk_stream:
-                yield from assembly.feed(chunk)
-            yield assembly.finish()
-        except LLMError:
-            raise
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
+            with self._mapped_errors(request, assembly):
+                for chunk in sdk_stream:
+                    yield from assembly.feed(chunk)
+                yield assembly.finish()
         finally:
             handle.set_abort(None)
             sdk_stream.close()
@@ -195,41 +187,42 @@ class OpenAICompatibleProvider(Provider):
 
     async def _aiter_stream(self, request: ProviderRequest) -> AsyncIterator[Delta]:
         assembly = _ChunkAssembly(self, request)
-        try:
+        with self._mapped_errors(request, assembly):
             client = self._async_client(request.model)
             sdk_stream = await client.chat.completions.create(**self._create_kwargs(request, stream=True))
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
         try:
-            async for chunk in sdk_stream:
-                for delta in assembly.feed(chunk):
-                    yield delta
-            yield assembly.finish()
-        except LLMError:
-            raise
-        except _MAPPED as err:
-            raise self._map_error(err, request, assembly) from _cause(err)
+            with self._mapped_errors(request, assembly):
+                async for chunk in sdk_stream:
+                    for delta in assembly.feed(chunk):
+                        yield delta
+                yield assembly.finish()
         finally:
             await sdk_stream.close()
 
     # ------------------------------------------------------------------ one-shot
 
     def complete(self, request: ProviderRequest) -> Completion:
-        try:
+        with self._mapped_errors(request, None):
             response = self._sync_client(request.model).chat.completions.create(
                 **self._create_kwargs(request, stream=False)
             )
-        except _MAPPED as err:
-            raise self._map_error(err, request, None) from _cause(err)
         return self._completion_from_response(response, request)
 
     async def acomplete(self, request: ProviderRequest) -> Completion:
-        try:
+        with self._mapped_errors(request, None):
             client = self._async_client(request.model)
             response = await client.chat.completions.create(**self._create_kwargs(request, stream=False))
-        except _MAPPED as err:
-            raise self._map_error(err, request, None) from _cause(err)
         return self._completion_from_response(response, request)
+
+    @contextmanager
+    def _mapped_errors(self, request: ProviderRequest, assembly: _ChunkAssembly | None) -> Iterator[None]:
+        """Whatever the SDK raises in the block leaves it as an ``LLMError`` with advice."""
+        try:
+            yield
+        except errors.LLMError:
+            raise
+        except _MAPPED as err:
+            raise self._map_error(err, request, assembly) from _cause(err)
 
     def _completion_from_response(self, response: Any, request: ProviderRequest) -> Completion:
         choices = getattr(response, "choices", None)
@@ -263,8 +256,8 @@ class OpenAICompatibleProvider(Provider):
 
     # ------------------------------------------------------------------ errors
 
-    def _protocol_error(self, request: ProviderRequest, what: str) -> LLMProtocolError:
-        return LLMProtocolError(
+    def _protocol_error(self, request: ProviderRequest, what: str) -> errors.LLMProtocolError:
+        return errors.LLMProtocolError(
             f"The server at {self.base_url} (model {request.model!r}) sent {what}; this is not "
             "valid OpenAI-compatible chat-completions data. Check that base_url points at an "
             "OpenAI-compatible /v1 endpoint and that the server supports this request.",
@@ -272,33 +265,32 @@ class OpenAICompatibleProvider(Provider):
             model=request.model,
         )
 
-    def _map_error(self, err: Exception, request: ProviderRequest, assembly: _ChunkAssembly | None) -> LLMError:
-        """One place that turns anything the SDK raises into an LLMError with advice."""
+    def _map_error(self, err: Exception, request: ProviderRequest, assembly: _ChunkAssembly | None) -> errors.LLMError:
+        """One place that turns anything the SDK raises into an ``LLMError`` with advice."""
         model, where = request.model, self.base_url
+        at: dict[str, Any] = {"base_url": where, "model": model}  # every error says where the call went
         mid = assembly is not None and assembly.chunks > 0
         progress = f" after {assembly.chunks} chunks" if assembly is not None and mid else ""
-        if isinstance(err, LLMError):
+        if isinstance(err, errors.LLMError):
             return err
         if isinstance(err, openai.APIStatusError):
             status = err.status_code
             body = redact(_body_text(err), self._api_key)
-            return LLMHTTPError(
+            return errors.LLMHTTPError(
                 f"{where} answered HTTP {status} for model {model!r}: {body.rstrip('.') or '<empty body>'}. "
                 f"{_status_advice(status)}",
                 status=status,
                 body_excerpt=body,
-                base_url=where,
-                model=model,
+                **at,
             )
         if isinstance(err, openai.APITimeoutError):
             limit = request.timeout if request.timeout is not None else self.timeout
             stage = f"stopped streaming{progress}" if mid else "did not answer"
-            return LLMTimeoutError(
+            return errors.LLMTimeoutError(
                 f"{where} {stage} for model {model!r} within the {limit}s timeout"
                 f"{'' if mid else f' (after {self.max_retries} retries)'}. Raise timeout=... if the "
                 "model is slow, or check that the server is running and not overloaded.",
-                base_url=where,
-                model=model,
+                **at,
             )
         if isinstance(err, openai.APIConnectionError):
             cause = redact(str(err.__cause__ or err), self._api_key)
@@ -313,25 +305,23 @@ class OpenAICompatibleProvider(Provider):
                     f"Could not connect to {where} for model {model!r} ({cause}). Check that the "
                     "server is running and that base_url (or OPENAI_BASE_URL) is right."
                 )
-            return LLMConnectionError(message, base_url=where, model=model)
+            return errors.LLMConnectionError(message, **at)
         if isinstance(err, openai.APIError):
             # An error object sent inside an otherwise successful stream.
-            return LLMError(
+            return errors.LLMError(
                 f"{where} reported an error mid-stream for model {model!r}{progress}: "
                 f"{redact(err.message, self._api_key)[:_EXCERPT_CHARS]}. The answer is incomplete; "
                 "retry the call or check the server's logs.",
-                base_url=where,
-                model=model,
+                **at,
             )
         if isinstance(err, json.JSONDecodeError):
             return self._protocol_error(
                 request, f"stream data that is not JSON{progress} ({err.msg}): {err.doc[:_EXCERPT_CHARS]!r}"
             )
         if isinstance(err, openai.OpenAIError):
-            return LLMConfigurationError(
+            return errors.LLMConfigurationError(
                 f"The OpenAI SDK refused the call to {where} for model {model!r}: {redact(str(err), self._api_key)}",
-                base_url=where,
-                model=model,
+                **at,
             )
         return self._protocol_error(request, f"data the client could not read{progress} ({type(err).__name__}: {err})")
 
@@ -396,7 +386,7 @@ class _ChunkAssembly:
         if self._finish_reason is None:
             # HTTP/1.0-style bodies end at connection close, so a dropped connection can
             # look like a clean end: without a finish_reason the answer may be cut short.
-            raise LLMConnectionError(
+            raise errors.LLMConnectionError(
                 f"The stream from {provider.base_url} for model {request.model!r} ended after "
                 f"{self.chunks} chunks without a finish_reason; the connection was probably cut "
                 "and the answer may be incomplete. Retry the call.",
@@ -435,8 +425,8 @@ def _abort_response(sdk_stream: Any) -> None:
 def _cause(err: Exception) -> Exception | None:
     # Status errors carry the raw body (which may echo a key) in their message: keep them
     # out of the chained traceback; our message already holds the redacted excerpt.
-    # An LLMError raised by our own code is re-raised as itself, not as its own cause.
-    return None if isinstance(err, (openai.APIStatusError, LLMError)) else err
+    # An errors.LLMError raised by our own code is re-raised as itself, not as its own cause.
+    return None if isinstance(err, (openai.APIStatusError, errors.LLMError)) else err
 
 
 def _str_field(provider: OpenAICompatibleProvider, request: ProviderRequest, obj: Any, name: str) -> str:

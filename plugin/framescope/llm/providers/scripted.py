@@ -16,20 +16,9 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .base import (
-    AsyncDeltaStream,
-    Completion,
-    Delta,
-    DeltaStream,
-    LLMConfigurationError,
-    LLMError,
-    Provider,
-    ProviderRequest,
-    TextDelta,
-    ThinkingDelta,
-    ToolCall,
-    ToolCallDelta,
-)
+from framescope.errors import LLMConfigurationError, LLMError
+
+from . import base
 
 __all__ = [
     "ECHO_SCRIPT",
@@ -37,11 +26,9 @@ __all__ = [
     "ScriptedProvider",
     "ScriptedReply",
     "ScriptedToolCall",
-    "clear_scripts",
     "echo_reply",
     "register_script",
     "registered_scripts",
-    "tokenize",
     "unregister_script",
 ]
 
@@ -187,12 +174,6 @@ def unregister_script(name: str) -> None:
         _registry.pop(name, None)
 
 
-def clear_scripts() -> None:
-    """Forget every registered script; ``scripted/echo`` stays available."""
-    with _registry_lock:
-        _registry.clear()
-
-
 def registered_scripts() -> list[str]:
     """Names usable as ``scripted/<name>``, built-in echo included."""
     with _registry_lock:
@@ -214,7 +195,7 @@ def _lookup(name: str) -> _Script:
     )
 
 
-class ScriptedProvider(Provider):
+class ScriptedProvider(base.Provider):
     """Serves ``scripted/<name>`` models; the script is looked up at each call.
 
     Late lookup lets an LLM be declared (e.g. in a flow class body) before the test or
@@ -230,48 +211,48 @@ class ScriptedProvider(Provider):
     def __repr__(self) -> str:
         return f"ScriptedProvider(script_name={self.script_name!r})"
 
-    def stream(self, request: ProviderRequest) -> DeltaStream:
-        return DeltaStream(self._iter(request, time.sleep))
+    def stream(self, request: base.ProviderRequest) -> base.DeltaStream:
+        return base.DeltaStream(self._iter(request, time.sleep))
 
-    def astream(self, request: ProviderRequest) -> AsyncDeltaStream:
-        return AsyncDeltaStream(self._aiter(request))
+    def astream(self, request: base.ProviderRequest) -> base.AsyncDeltaStream:
+        return base.AsyncDeltaStream(self._aiter(request))
 
-    def _plan(self, request: ProviderRequest) -> tuple[_Script, list[Delta]]:
+    def _plan(self, request: base.ProviderRequest) -> tuple[_Script, list[base.Delta]]:
         script = _lookup(self.script_name)
         reply = script.next_reply(request.messages)
         return script, _deltas_for(reply, request, self.script_name)
 
-    def _iter(self, request: ProviderRequest, sleep: Callable[[float], None]) -> Iterator[Delta]:
+    def _iter(self, request: base.ProviderRequest, sleep: Callable[[float], None]) -> Iterator[base.Delta]:
         script, deltas = self._plan(request)
         for delta in deltas:
-            if script.token_delay_s and not isinstance(delta, Completion):
+            if script.token_delay_s and not isinstance(delta, base.Completion):
                 sleep(script.token_delay_s)
             yield delta
 
-    async def _aiter(self, request: ProviderRequest) -> AsyncIterator[Delta]:
+    async def _aiter(self, request: base.ProviderRequest) -> AsyncIterator[base.Delta]:
         script, deltas = self._plan(request)
         for delta in deltas:
-            if script.token_delay_s and not isinstance(delta, Completion):
+            if script.token_delay_s and not isinstance(delta, base.Completion):
                 await asyncio.sleep(script.token_delay_s)
             yield delta
 
 
-def _deltas_for(reply: ScriptedReply, request: ProviderRequest, script_name: str) -> list[Delta]:
-    deltas: list[Delta] = [ThinkingDelta(token) for token in tokenize(reply.thinking)]
-    deltas += [TextDelta(token) for token in tokenize(reply.text)]
-    calls: list[ToolCall] = []
+def _deltas_for(reply: ScriptedReply, request: base.ProviderRequest, script_name: str) -> list[base.Delta]:
+    deltas: list[base.Delta] = [base.ThinkingDelta(token) for token in tokenize(reply.thinking)]
+    deltas += [base.TextDelta(token) for token in tokenize(reply.text)]
+    calls: list[base.ToolCall] = []
     output_tokens = len(deltas)
     for index, call in enumerate(reply.tool_calls):
         call_id = call.id or f"call_{script_name}_{index}"
         arguments = json.dumps(call.arguments)
         fragments = tokenize(arguments)
-        deltas.append(ToolCallDelta(index=index, id=call_id, name=call.name, arguments_fragment=""))
-        deltas += [ToolCallDelta(index=index, id=None, name=None, arguments_fragment=f) for f in fragments]
+        deltas.append(base.ToolCallDelta(index=index, id=call_id, name=call.name, arguments_fragment=""))
+        deltas += [base.ToolCallDelta(index=index, id=None, name=None, arguments_fragment=f) for f in fragments]
         output_tokens += 1 + len(fragments)
-        calls.append(ToolCall(id=call_id, name=call.name, arguments=json.loads(arguments)))
+        calls.append(base.ToolCall(id=call_id, name=call.name, arguments=json.loads(arguments)))
     finish = reply.finish_reason or ("tool_calls" if calls else "stop")
     deltas.append(
-        Completion(
+        base.Completion(
             text=reply.text,
             finish_reason=finish,
             response_model=f"scripted/{script_name}",

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from framescope.replay.errors import TornTraceFileError, TraceFormatError
+from framescope.errors import TornTraceFileError, TraceFormatError
 from framescope.replay.records import SpanRecord
 from framescope.replay.sources.jaeger import parse_jaeger_v1
 from framescope.replay.sources.otlp_json import parse_otlp_json

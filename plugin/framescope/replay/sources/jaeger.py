@@ -31,7 +31,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from framescope.replay.errors import TraceFormatError
+from framescope.errors import TraceFormatError
 from framescope.replay.records import Attributes, EventRecord, LinkRecord, SpanRecord
 from framescope.replay.sources.otlp_json import decode_span_id, decode_trace_id
 

@@ -19,7 +19,7 @@ import binascii
 from collections.abc import Mapping
 from typing import Any
 
-from framescope.replay.errors import TraceFormatError
+from framescope.errors import TraceFormatError
 from framescope.replay.records import (
     Attributes,
     EventRecord,

@@ -30,7 +30,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import (
     Span,
 )
 
-from framescope.replay.errors import TraceFormatError
+from framescope.errors import TraceFormatError
 from framescope.replay.records import Attributes, EventRecord, LinkRecord, SpanRecord
 from framescope.replay.sources.otlp_json import KIND_NAMES, STATUS_NAMES
 

@@ -19,13 +19,11 @@ from typing import Any, overload
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
+from framescope._metered import metered
+from framescope.errors import ToolArgumentsError
 from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.run import Lifecycle, lifecycle
 from framescope.types.payload import REDACTED, json_safe
-
-
-class ToolArgumentsError(ValueError):
-    """The arguments given to a tool do not match its signature."""
 
 
 class Tool:
@@ -43,7 +41,7 @@ class Tool:
         self.description = (description or inspect.getdoc(fn) or "").strip()
         self.is_async = inspect.iscoroutinefunction(fn)
         self._model = _arguments_model(fn, self.name)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -130,23 +128,20 @@ class Tool:
         from a model shows as a ``tool_usage_error``.
         """
         started = time.perf_counter()
-        error_type: str | None = None
-        try:
-            with lifecycle(
-                "tool_usage_started", self._start(arguments, call_id, capture),
-                finished="tool_usage_finished", failed="tool_usage_error",
-            ) as call:
-                call.data["tool_name"] = self.name
-                if call_id:
-                    call.data["tool_call_id"] = call_id
-                yield call, self.bind(**_parse_arguments(self.name, arguments))
-        except Exception as exc:
-            error_type = type(exc).__name__
-            raise
-        finally:
+
+        def report(error_type: str | None) -> None:  # cancellation (not an Exception) is no error here
             metrics = get_telemetry_setup().metrics
             if metrics is not None:
                 metrics.tool_call(tool_name=self.name, duration_s=time.perf_counter() - started, error_type=error_type)
+
+        with metered(report, failures=Exception), lifecycle(
+            "tool_usage_started", self._start(arguments, call_id, capture),
+            finished="tool_usage_finished", failed="tool_usage_error",
+        ) as call:
+            call.data["tool_name"] = self.name
+            if call_id:
+                call.data["tool_call_id"] = call_id
+            yield call, self.bind(**_parse_arguments(self.name, arguments))
 
     def __repr__(self) -> str:
         return f"<Tool {self.name}>"
