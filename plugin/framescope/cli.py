@@ -271,5 +271,62 @@ def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) 
         renderer.finish()
 
 
+# --- framescope serve --------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.argument("source", required=False)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs --token.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--token", envvar="FRAMESCOPE_SERVE_TOKEN", default=None, show_envvar=True,
+              help="Token every request must carry (Authorization: Bearer, or /?token= once in a browser).")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Allow browser calls from this origin (CORS is off by default).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
+              help="Host header to accept without a token besides loopback names (e.g. behind a local proxy).")
+@click.option("--jaeger-url", default=None, envvar="FRAMESCOPE_JAEGER_URL",
+              help="Link each run to its trace in Jaeger.")
+@click.option("--grafana-url", default=None, envvar="FRAMESCOPE_GRAFANA_URL",
+              help="Link each run to its trace in Grafana (Tempo datasource uid framescope-tempo).")
+@click.option("--backend-token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None,
+              help="Bearer token for a Jaeger/Tempo SOURCE.")
+def serve_command(source: str | None, host: str, port: int, token: str | None, cors_origins: tuple[str, ...],
+                  allowed_hosts: tuple[str, ...], jaeger_url: str | None, grafana_url: str | None,
+                  backend_token: str | None) -> None:
+    """Serve runs to a browser: a page at /, the runs at /api/runs, frames over SSE or AG-UI.
+
+    SOURCE is a trace file or a Jaeger/Tempo trace URL; default: the embedded trace file
+    (FRAMESCOPE_TRACE_FILE, else .framescope/traces.jsonl), re-read as runs are added.
+    """
+    try:
+        import uvicorn
+
+        from framescope.serve import create_app
+        from framescope.serve.security import check_bind
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    import os
+
+    from framescope.errors import ServeConfigError
+
+    if source is None:
+        from framescope.telemetry.config import DEFAULT_TRACE_FILE
+
+        source = os.environ.get("FRAMESCOPE_TRACE_FILE") or str(DEFAULT_TRACE_FILE)
+    elif not source.startswith(("http://", "https://")) and not os.path.isfile(source):
+        raise click.ClickException(f"no trace file at {source}; pass a trace file or a Jaeger/Tempo trace URL")
+    try:
+        check_bind(host, token)
+        app = create_app(source, token=token, cors_origins=list(cors_origins), allowed_hosts=list(allowed_hosts),
+                         jaeger_url=jaeger_url, grafana_url=grafana_url,
+                         fetch={"token": backend_token} if backend_token else None)
+    except ServeConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {source} at http://{shown}:{port}/" + ("?token=<token>" if token else ""), err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
