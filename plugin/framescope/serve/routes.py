@@ -8,6 +8,7 @@ client sends is ever joined to a directory.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -160,7 +161,10 @@ async def _agui_stream(run: RecordedRun, speed: float) -> AsyncIterator[bytes]:
 
 
 async def index_page(request: Request) -> Response:
-    return Response(request.app.state.page["index.html"], media_type="text/html; charset=utf-8")
+    """The page; ``{{ROOT}}`` becomes the mount prefix, so the page works mounted anywhere."""
+    root = html.escape(request.scope.get("root_path", "").rstrip("/"), quote=True)
+    page = request.app.state.page["index.html"].replace(b"{{ROOT}}", root.encode())
+    return Response(page, media_type="text/html; charset=utf-8")
 
 
 async def static_file(request: Request) -> Response:
