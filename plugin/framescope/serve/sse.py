@@ -41,7 +41,7 @@ def parse_last_event_id(value: str | None) -> int | None:
     if value is None or value.strip() == "":
         return None
     text = value.strip()
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise ServeRequestError(
             f"Last-Event-ID must be the seq of the last frame received (a non-negative integer), got {value[:40]!r}"
         )
