@@ -103,9 +103,10 @@ def frames_of(events: list[SseEvent]) -> list[SseEvent]:
 
 
 def replay_jsonl(path: Path, run_id: str) -> list[str]:
-    """What ``framescope replay PATH --run-id RUN --format jsonl`` prints, line by line."""
+    """What ``framescope replay PATH --run-id RUN --format jsonl`` prints, line by line (for a
+    failed run too: the command prints its frames, then fails naming the failure)."""
     result = CliRunner().invoke(main, ["replay", str(path), "--run-id", run_id, "--format", "jsonl"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0 or "the replayed run failed" in result.stderr, result.output
     return result.stdout.splitlines()
 
 
