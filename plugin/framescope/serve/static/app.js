@@ -127,6 +127,7 @@ class RunView {
       this.playing = true;
     });
     $("play").addEventListener("click", () => {
+      this.dragging = false;
       if (!this.playing && this.complete && this.position >= this.duration) this.position = 0;
       if (this.speed === 0 && !this.playing) {
         this.speed = 1;
