@@ -36,6 +36,9 @@ function micros(stamp) {
 
 function describe(frame) {
   const d = frame.data || {};
+  if (frame.type === "llm_tool_call_delta") return `${d.name || ""} ${JSON.stringify(d.arguments_fragment ?? "")}`.trim();
+  if (frame.type === "llm_call_completed") return `${d.response_model || ""} ${d.finish_reason || ""}`.trim();
+  if (TOKEN_TYPES.has(frame.type)) return JSON.stringify(d.chunk ?? "");
   return d.method_name || d.tool_name || d.model || d.label || d.flow_name || d.error || "";
 }
 
@@ -193,8 +196,10 @@ class RunView {
   renderTo(position) {
     const count = this.visibleCount(position);
     if (count < this.applied) this.reset();
+    const grew = count > this.applied;
     for (let index = this.applied; index < count; index++) this.apply(this.frames[index], index);
     this.applied = count;
+    if (grew && this.playing) $("log").scrollTop = $("log").scrollHeight;
     const ended = this.complete && count === this.frames.length && !this.playing;
     document.body.dataset.state = !this.frames.length && !this.complete ? "loading" : ended ? "ended" : this.playing ? "playing" : "paused";
     document.body.dataset.applied = String(count);
