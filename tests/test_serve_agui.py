@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -122,7 +122,8 @@ def test_run_start_steps_custom_and_finish(served):
     assert steps == [(kind, name) for name in names for kind in (EventType.STEP_STARTED, EventType.STEP_FINISHED)]
     custom = [e for e in events if e.type == EventType.CUSTOM]
     assert [(c.name, c.value) for c in custom] == [
-        ("severity_assessed", {"service": "checkout", "severity": "page", "reason": "p99 above the SLO"})]
+        ("severity_assessed", {"service": "checkout", "severity": "page", "reason": "p99 above the SLO"})
+    ]
 
 
 def test_a_failed_run_ends_with_run_error(served):
@@ -142,8 +143,16 @@ def test_ag_ui_cannot_resume_mid_run(served):
 
 
 def _frame(seq: int, type_: str, channel: str, data: dict, parent: str | None = None) -> StreamFrame:
-    return StreamFrame(id=f"r-{seq}", seq=seq, type=type_, channel=channel, namespace=["x"],
-                       timestamp=datetime(2026, 1, 1, tzinfo=timezone.utc), parent_id=parent, data=data)
+    return StreamFrame(
+        id=f"r-{seq}",
+        seq=seq,
+        type=type_,
+        channel=channel,
+        namespace=["x"],
+        timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+        parent_id=parent,
+        data=data,
+    )
 
 
 def test_a_frame_carrying_state_also_gives_a_state_snapshot():
@@ -158,11 +167,17 @@ def test_a_frame_carrying_state_also_gives_a_state_snapshot():
 def test_a_tool_error_becomes_a_result_and_stays_recoverable():
     mapper = AguiMapper(run_id="r", thread_id="t", trace_id=None, traceparent=None)
     started = _frame(0, "tool_usage_started", "tools", {"tool_name": "t", "arguments": {"a": 1}})
-    failed = _frame(1, "tool_usage_error", "tools", {"tool_name": "t", "error_type": "KeyError", "error": "'a'"},
-                    parent="r-0")
+    failed = _frame(
+        1, "tool_usage_error", "tools", {"tool_name": "t", "error_type": "KeyError", "error": "'a'"}, parent="r-0"
+    )
     events = mapper.frame(started) + mapper.frame(failed) + mapper.finish(result=None)
     kinds = [e.type for e in events]
-    assert kinds == [EventType.TOOL_CALL_START, EventType.TOOL_CALL_ARGS, EventType.TOOL_CALL_END,
-                     EventType.TOOL_CALL_RESULT, EventType.RUN_FINISHED]
+    assert kinds == [
+        EventType.TOOL_CALL_START,
+        EventType.TOOL_CALL_ARGS,
+        EventType.TOOL_CALL_END,
+        EventType.TOOL_CALL_RESULT,
+        EventType.RUN_FINISHED,
+    ]
     assert events[3].tool_call_id == "r-0" and "KeyError" in events[3].content
     assert events[3].raw_event["type"] == "tool_usage_error"

@@ -77,8 +77,11 @@ def offsets(frames: list[dict[str, Any]]) -> list[int]:
     stamps = [datetime.fromisoformat(frame["timestamp"]) for frame in frames]
     out: list[int] = []
     for stamp in stamps:
-        offset = (stamp - stamps[0]).days * 86_400_000_000 + (stamp - stamps[0]).seconds * 1_000_000 + (
-            stamp - stamps[0]).microseconds
+        offset = (
+            (stamp - stamps[0]).days * 86_400_000_000
+            + (stamp - stamps[0]).seconds * 1_000_000
+            + (stamp - stamps[0]).microseconds
+        )
         out.append(max([offset, *out[-1:]]))
     return out
 
@@ -133,7 +136,9 @@ def test_speed_zero_shows_the_whole_answer_tool_calls_details_and_trace_link(pag
     assert page.locator(".trace-link").get_attribute("href") == f"{JAEGER}/trace/{trace_id}"
     lanes = page.locator("#timeline .lane-label").all_text_contents()
     assert lanes == ["flow", "llm", "tools", "custom"]
-    finished = next(i for i, f in enumerate(frames) if f["type"] == "tool_usage_finished" and f["data"].get("tool_call_id"))
+    finished = next(
+        i for i, f in enumerate(frames) if f["type"] == "tool_usage_finished" and f["data"].get("tool_call_id")
+    )
     page.locator(f'#log li[data-index="{finished}"]').click()
     assert json.loads(page.locator("#details").inner_text()) == frames[finished]
     page.locator(f'#timeline [data-index="{finished - 1}"]').first.click()  # a bar: the tool call's opener
@@ -150,7 +155,8 @@ def test_seeking_shows_the_run_as_it_was_at_that_moment(page, site, tmp_path):
 
     def seek(position: int) -> int:
         page.locator("#seek").evaluate(
-            "(el, v) => { el.value = String(v); el.dispatchEvent(new Event('input')); }", position)
+            "(el, v) => { el.value = String(v); el.dispatchEvent(new Event('input')); }", position
+        )
         expected = sum(1 for offset in at if offset <= position)
         page.wait_for_function(f"document.body.dataset.applied === '{expected}'")
         return expected
@@ -180,7 +186,10 @@ def test_a_failed_run_shows_its_error(page, trace_file, tmp_path):
         page.goto(f"{server.url}/runs/{failed}?speed=0")
         page.wait_for_function("document.body.dataset.state === 'ended'")
         assert page.locator("#outcome").inner_text() == "failed"
-        assert "RuntimeError" in page.locator("#errors").inner_text() and "bad broke" in page.locator("#errors").inner_text()
+        assert (
+            "RuntimeError" in page.locator("#errors").inner_text()
+            and "bad broke" in page.locator("#errors").inner_text()
+        )
         page.goto(f"{server.url}/runs/0123456789abcdef")
         page.wait_for_function("document.body.dataset.state === 'missing'")
         assert "is not in the served source" in page.locator(".notice").inner_text()

@@ -32,8 +32,12 @@ def guarded(trace_file):
 @pytest.mark.parametrize("path", ["/", "/runs/x", "/static/app.js", "/api/runs", "/api/runs/x/frames"])
 def test_every_request_without_the_token_is_a_401(guarded, path):
     url, _run_id = guarded
-    for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": TOKEN},
-                    {"Cookie": "framescope_token=nope"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token-wrong-token"},
+        {"Authorization": TOKEN},
+        {"Cookie": "framescope_token=nope"},
+    ):
         response = httpx.get(url + path, headers=headers)
         assert response.status_code == 401, (path, headers)
         assert "token" in response.json()["error"]
@@ -91,16 +95,23 @@ def test_cors_is_off_unless_configured(trace_file):
         response = httpx.get(f"{server.url}/api/runs", headers=origin)
         assert "access-control-allow-origin" not in response.headers
     with UvicornThread(create_app(trace_file, token=TOKEN, cors_origins=["https://ui.example"])) as server:
-        preflight = httpx.options(f"{server.url}/api/runs", headers={
-            **origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+        preflight = httpx.options(
+            f"{server.url}/api/runs",
+            headers={
+                **origin,
+                "Access-Control-Request-Method": "GET",
+                "Access-Control-Request-Headers": "authorization",
+            },
+        )
         assert preflight.status_code == 200
         assert preflight.headers["access-control-allow-origin"] == "https://ui.example"
         denied = httpx.get(f"{server.url}/api/runs", headers=origin)
         assert denied.status_code == 401 and denied.headers["access-control-allow-origin"] == "https://ui.example"
         allowed = httpx.get(f"{server.url}/api/runs", headers={**origin, "Authorization": f"Bearer {TOKEN}"})
         assert allowed.status_code == 200
-        other = httpx.get(f"{server.url}/api/runs", headers={"Origin": "https://evil.example",
-                                                             "Authorization": f"Bearer {TOKEN}"})
+        other = httpx.get(
+            f"{server.url}/api/runs", headers={"Origin": "https://evil.example", "Authorization": f"Bearer {TOKEN}"}
+        )
         assert "access-control-allow-origin" not in other.headers
 
 
@@ -183,8 +194,10 @@ def test_a_trace_recorded_with_capture_off_shows_no_content(trace_file, monkeypa
     assert any(f.type == "llm_stream_chunk" for f in frames)
     with UvicornThread(create_app(trace_file)) as server, httpx.Client(base_url=server.url) as client:
         run_id = client.get("/api/runs").json()[0]["run_id"]
-        bodies = [sse_text(client, f"/api/runs/{run_id}/frames"),
-                  sse_text(client, f"/api/runs/{run_id}/frames", params={"protocol": "ag-ui"})]
+        bodies = [
+            sse_text(client, f"/api/runs/{run_id}/frames"),
+            sse_text(client, f"/api/runs/{run_id}/frames", params={"protocol": "ag-ui"}),
+        ]
     for body in bodies:
         for secret in ("billing-secret-7", "dana-secret", "Checkout p99", "hmm", "who owns"):
             assert secret not in body

@@ -26,8 +26,10 @@ from support.serve_helpers import (
 @pytest.fixture
 def demo(trace_file):
     run_id, trace_id = record_demo()
-    with UvicornThread(create_app(trace_file, jaeger_url="http://jaeger.test:16686")) as server, \
-            httpx.Client(base_url=server.url, timeout=30) as client:
+    with (
+        UvicornThread(create_app(trace_file, jaeger_url="http://jaeger.test:16686")) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
         yield trace_file, run_id, trace_id, client
 
 
@@ -100,8 +102,9 @@ def test_an_unknown_run_is_a_404_with_a_json_body(demo):
 def test_runs_are_listed_newest_first_with_outcome_and_trace_links(trace_file):
     first, first_trace = record_demo()
     failed = record_failure()
-    with UvicornThread(create_app(trace_file, jaeger_url="http://jaeger.test:16686/",
-                                  grafana_url="http://grafana.test:3000")) as server:
+    with UvicornThread(
+        create_app(trace_file, jaeger_url="http://jaeger.test:16686/", grafana_url="http://grafana.test:3000")
+    ) as server:
         runs = httpx.get(f"{server.url}/api/runs", timeout=30).json()
         assert [run["run_id"] for run in runs] == [failed, first]
         assert [run["outcome"] for run in runs] == ["failed", "ok"]
@@ -110,8 +113,11 @@ def test_runs_are_listed_newest_first_with_outcome_and_trace_links(trace_file):
         assert runs[1]["links"]["grafana"].startswith("http://grafana.test:3000/explore?")
         assert first_trace in runs[1]["links"]["grafana"]
         events = parse_sse(sse_text(httpx, f"{server.url}/api/runs/{failed}/frames"))
-        assert events[-1].json() == {"outcome": "failed", "error_type": "RuntimeError",
-                                     "error": "RuntimeError: bad broke"}
+        assert events[-1].json() == {
+            "outcome": "failed",
+            "error_type": "RuntimeError",
+            "error": "RuntimeError: bad broke",
+        }
 
 
 def test_runs_written_after_the_server_started_appear(trace_file):

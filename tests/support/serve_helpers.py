@@ -31,8 +31,9 @@ class UvicornThread:
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self._socket]},
-                                        name="serve-test-uvicorn", daemon=True)
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self._socket]}, name="serve-test-uvicorn", daemon=True
+        )
 
     def __enter__(self) -> UvicornThread:
         self._thread.start()
