@@ -8,6 +8,7 @@ client sends is ever joined to a directory.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from collections.abc import AsyncIterator
@@ -127,7 +128,7 @@ async def run_frames(request: Request) -> Response:
 
 
 async def _frame_stream(run: RecordedRun, last_seq: int | None, speed: float) -> AsyncIterator[bytes]:
-    encoded = run.encoded(encode_frame)
+    encoded = await asyncio.to_thread(run.encoded, encode_frame)  # once per run, off the event loop
     yield comment(f"run {run.run_id}, {len(run.frames)} frames")
     async for first, stop in paced_ranges(run.frames, resume_index(run.frames, last_seq), speed):
         yield b"".join(encoded[first:stop])
