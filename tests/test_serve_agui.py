@@ -181,3 +181,28 @@ def test_a_tool_error_becomes_a_result_and_stays_recoverable():
     ]
     assert events[3].tool_call_id == "r-0" and "KeyError" in events[3].content
     assert events[3].raw_event["type"] == "tool_usage_error"
+
+
+def test_a_flow_paused_for_a_human_ends_with_an_interrupt(trace_file):
+    import framescope
+    from framescope.flow import Flow, listen, start
+
+    class Review(Flow):
+        @start()
+        def draft(self) -> str:
+            return "draft-1"
+
+        @listen(draft)
+        def review(self, text: str) -> str:
+            return f"{text}: {self.ask(f'Approve {text}?')}"
+
+    with Review().stream_events() as session:
+        list(session)
+    pending = session.result
+    framescope.flush()
+    with UvicornThread(create_app(trace_file)) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        events = agui_events(client, session.run_id, params={"protocol": "ag-ui"})
+    finish = events[-1]
+    assert finish.type == EventType.RUN_FINISHED and finish.outcome.type == "interrupt"
+    (interrupt,) = finish.outcome.interrupts
+    assert interrupt.message == "Approve draft-1?" and interrupt.id == pending.resume_token

@@ -20,6 +20,7 @@ from typing import Any
 from ag_ui.core import (
     BaseEvent,
     CustomEvent,
+    Interrupt,
     RawEvent,
     ReasoningEndEvent,
     ReasoningMessageContentEvent,
@@ -29,6 +30,7 @@ from ag_ui.core import (
     RunErrorEvent,
     RunFinishedCancelledOutcome,
     RunFinishedEvent,
+    RunFinishedInterruptOutcome,
     RunStartedEvent,
     StateSnapshotEvent,
     StepFinishedEvent,
@@ -80,6 +82,8 @@ class AguiMapper:
         self._streamed: dict[tuple[str | None, Any], str] = {}  # (llm call, index) -> tool call id
         self._open_calls: dict[str, str | None] = {}  # tool call id -> llm call frame id, args not ended
         self._tool_frames: dict[str, str] = {}  # tool_usage_started frame id -> tool call id
+        self._top_level: set[str] = set()  # ids of frames that open the run
+        self._paused: dict[str, Any] | None = None  # the data of the run's flow_paused frame
 
     # -- the run ----------------------------------------------------------------------
     def start(self) -> list[BaseEvent]:
@@ -96,6 +100,20 @@ class AguiMapper:
         events = self._close_text(None) + self._close_reasoning(None) + self._end_calls(None)
         if error is not None:
             events.append(RunErrorEvent(message=error[1], code=error[0]))
+        elif self._paused is not None and not cancelled:  # the flow asked a human: an interrupt
+            paused = self._paused
+            interrupt = Interrupt(
+                id=str(paused.get("resume_token") or self.run_id),
+                reason="human_input",
+                message=str(paused.get("prompt", "")),
+            )
+            events.append(
+                RunFinishedEvent(
+                    thread_id=self.thread_id,
+                    run_id=self.run_id,
+                    outcome=RunFinishedInterruptOutcome(interrupts=[interrupt]),
+                )
+            )
         elif cancelled:
             events.append(
                 RunFinishedEvent(thread_id=self.thread_id, run_id=self.run_id, outcome=RunFinishedCancelledOutcome())
@@ -109,6 +127,10 @@ class AguiMapper:
         """The events for one frame; the first one that stands for the frame carries it whole."""
         raw = json.loads(frame_json(frame))
         kind = frame.type
+        if frame.parent_id is None:
+            self._top_level.add(frame.id)
+        elif kind == "flow_paused" and frame.parent_id in self._top_level:
+            self._paused = frame.data
         events: list[BaseEvent] = []
         if kind != "llm_stream_chunk":
             events += self._close_text(None)
