@@ -325,7 +325,8 @@ def serve_command(source: str | None, host: str, port: int, token: str | None, c
         raise click.ClickException(str(exc)) from None
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"serving {source} at http://{shown}:{port}/" + ("?token=<token>" if token else ""), err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # open streams get 3 s to finish on Ctrl-C: a paced replay must not hold the exit
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -199,7 +199,11 @@ class RunView {
     const grew = count > this.applied;
     for (let index = this.applied; index < count; index++) this.apply(this.frames[index], index);
     this.applied = count;
-    if (grew && this.playing) $("log").scrollTop = $("log").scrollHeight;
+    if (grew && this.playing) {
+      for (const node of [$("log"), ...document.querySelectorAll("#llm-calls .answer, #llm-calls .thinking")]) {
+        node.scrollTop = node.scrollHeight;  // follow the stream while it plays
+      }
+    }
     const ended = this.complete && count === this.frames.length && !this.playing;
     document.body.dataset.state = !this.frames.length && !this.complete ? "loading" : ended ? "ended" : this.playing ? "playing" : "paused";
     document.body.dataset.applied = String(count);
