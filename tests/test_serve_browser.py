@@ -17,10 +17,18 @@ from typing import Any
 import httpx
 import pytest
 
-from framescope.demo import ANSWER
+from framescope.demo import ANSWER, register_demo_script
 from framescope.serve import create_app
 
-from support.serve_helpers import UvicornThread, frames_of, parse_sse, record_demo, record_failure, sse_text
+from support.serve_helpers import (
+    PublishingApp,
+    UvicornThread,
+    frames_of,
+    parse_sse,
+    record_demo,
+    record_failure,
+    sse_text,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -194,3 +202,16 @@ def test_a_failed_run_shows_its_error(page, trace_file, tmp_path):
         page.wait_for_function("document.body.dataset.state === 'missing'")
         assert "is not in the served source" in page.locator(".notice").inner_text()
         page.screenshot(path=tmp_path / "failed.png", full_page=True)
+
+
+def test_the_page_follows_a_published_live_run(page, trace_file, tmp_path):
+    register_demo_script(0.01)
+    publisher = PublishingApp(trace_file)
+    with UvicornThread(publisher.app) as server:
+        run_id = httpx.post(f"{server.url}/start", timeout=30).json()["run_id"]
+        page.goto(f"{server.url}/runs/{run_id}")
+        page.wait_for_function("document.body.dataset.state === 'ended'", timeout=60_000)
+        assert answer(page) == ANSWER
+        assert page.locator("#outcome").inner_text() == "ok"
+        assert page.locator(".tool-card").count() == 2
+        page.screenshot(path=tmp_path / "live.png", full_page=True)

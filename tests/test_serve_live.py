@@ -1,5 +1,6 @@
-"""Live runs in the browser: ``sse_response(session)`` streams a running session; a client that
-leaves closes it, and the run's thread ends (conftest checks no run thread outlives a test)."""
+"""Live runs in the browser: ``sse_response(session)`` streams a running session to its one
+client, whose leaving closes it; ``LiveRuns`` publishes a run to any number of viewers, and the
+server closes it at shutdown.  conftest checks that no run thread outlives a test."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import framescope
 from framescope.demo import ANSWER, IncidentTriage, register_demo_script
 from framescope.serve import sse_response
 
-from support.serve_helpers import UvicornThread, frames_of, iter_sse, parse_sse, replay_jsonl, sse_text
+from support.serve_helpers import PublishingApp, UvicornThread, frames_of, iter_sse, parse_sse, replay_jsonl, sse_text
 
 
 class LiveApp:
@@ -83,3 +84,56 @@ def test_a_client_that_leaves_closes_the_session_and_the_run_thread_ends(live, m
     # the server keeps serving
     register_demo_script(0.0)
     assert frames_of(parse_sse(sse_text(client, "/live/async")))[-1].json()["type"] == "flow_finished"
+
+
+def test_a_published_live_run_is_listed_and_followed_by_many_viewers(trace_file):
+    register_demo_script(0.01)
+    publisher = PublishingApp(trace_file)
+    with UvicornThread(publisher.app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        run_id = client.post("/start").json()["run_id"]
+        listed = client.get("/api/runs").json()
+        assert listed[0]["run_id"] == run_id and listed[0]["outcome"] in ("live", "ok")
+        results: dict[str, list] = {}
+
+        def viewer(name: str, leave_after: int | None) -> None:
+            received = []
+            for event in iter_sse(client, f"/api/runs/{run_id}/frames"):
+                received.append(event)
+                if leave_after is not None and len(received) == leave_after:
+                    break
+            results[name] = received
+
+        threads = [
+            threading.Thread(target=viewer, args=(name, leave))
+            for name, leave in (("leaver", 5), ("a", None), ("b", None))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        session = publisher.sessions[-1]
+        expected = [frame.model_dump_json() for frame in session.frames]
+        for name in ("a", "b"):
+            assert [e.data for e in frames_of(results[name])] == expected
+            assert results[name][-1].json() == {"outcome": "ok", "result": ANSWER}
+        assert len(results["leaver"]) == 5 and session.is_completed
+        # a viewer arriving later, or resuming, gets the same frames
+        resumed = parse_sse(sse_text(client, f"/api/runs/{run_id}/frames", headers={"Last-Event-ID": "99"}))
+        assert [e.data for e in frames_of(resumed)] == expected[100:]
+        agui = [
+            TypeAdapter(Event).validate_json(e.data)
+            for e in parse_sse(sse_text(client, f"/api/runs/{run_id}/frames", params={"protocol": "ag-ui"}))
+        ]
+        assert "".join(e.delta for e in agui if e.type == EventType.TEXT_MESSAGE_CONTENT) == ANSWER
+        assert client.get("/api/runs").json()[0]["outcome"] == "ok"
+
+
+def test_shutting_down_closes_a_published_run_still_streaming(trace_file):
+    register_demo_script(0.05)  # about 5 s of tokens
+    publisher = PublishingApp(trace_file)
+    with UvicornThread(publisher.app) as server:
+        run_id = httpx.post(f"{server.url}/start", timeout=30).json()["run_id"]
+        (thread,) = [t for t in threading.enumerate() if t.name == f"framescope-run-{run_id}"]
+    thread.join(20)
+    assert not thread.is_alive(), "a published run outlived the server"
+    assert publisher.sessions[-1].is_cancelled

@@ -3,6 +3,7 @@ parser, and recorded runs (the demo flow, a failing run) written to a trace file
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -13,11 +14,16 @@ from typing import Any
 
 import uvicorn
 from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 
 import framescope
 from framescope import emit, lifecycle, stream_call
 from framescope.cli import main
 from framescope.demo import IncidentTriage, register_demo_script
+from framescope.serve import LiveRuns, create_app
 
 
 class UvicornThread:
@@ -29,7 +35,7 @@ class UvicornThread:
         self._socket.bind(("127.0.0.1", 0))
         self.port = self._socket.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(app, log_level="warning", lifespan="auto", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._socket]}, name="serve-test-uvicorn", daemon=True
@@ -154,3 +160,30 @@ def iter_sse(client: Any, url: str, **kwargs: Any) -> Iterator[SseEvent]:
         assert response.status_code == 200
         for text in response.iter_text():
             yield from parser.feed(text)
+
+
+class PublishingApp:
+    """An application that publishes each run it starts to the page (LiveRuns), under its own routes."""
+
+    def __init__(self, trace_file: Path) -> None:
+        self.live = LiveRuns()
+        self.sessions: list = []
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app: Starlette) -> Any:
+            yield
+            await self.live.close()  # a mounted app's lifespan does not run: the host closes live runs
+
+        self.app = Starlette(
+            routes=[
+                Route("/start", self.start, methods=["POST"]),
+                Mount("/", app=create_app(trace_file, live=self.live)),
+            ],
+            lifespan=lifespan,
+        )
+
+    async def start(self, request: Request) -> Response:
+        session = IncidentTriage().astream()
+        self.sessions.append(session)
+        run = await self.live.publish(session)
+        return JSONResponse({"run_id": run.run_id})

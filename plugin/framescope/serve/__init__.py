@@ -1,7 +1,8 @@
 """``framescope serve``: live and recorded runs in the browser, over SSE and AG-UI.
 
 ``create_app(source)`` is the ASGI app (Starlette) behind ``framescope serve``;
-``sse_response(session)`` streams a live session from any Starlette/FastAPI route.
+``sse_response(session)`` streams a live session from any Starlette/FastAPI route to its one
+client; ``LiveRuns.publish(session)`` shows a live run in the page to any number of viewers.
 Needs the ``serve`` extra: ``pip install 'framescope[serve]'``.  docs/serve.md is the guide.
 """
 
@@ -17,5 +18,6 @@ except ImportError as exc:  # pragma: no cover - exercised only without the serv
 
 from framescope.serve.app import create_app
 from framescope.serve.live import sse_response
+from framescope.serve.published import LiveRuns
 
-__all__ = ["create_app", "sse_response"]
+__all__ = ["LiveRuns", "create_app", "sse_response"]

@@ -8,13 +8,16 @@ route runs for a request that did not prove it may.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
+from framescope.serve.published import LiveRuns
 from framescope.serve.routes import ROUTES, ServeSettings, exception_handlers, load_page
 from framescope.serve.runs import RunSource
 from framescope.serve.security import LOCAL_HOSTS, TokenMiddleware, check_cors_origins
@@ -31,6 +34,7 @@ def create_app(
     jaeger_url: str | None = None,
     grafana_url: str | None = None,
     fetch: dict[str, Any] | None = None,
+    live: LiveRuns | None = None,
 ) -> Starlette:
     """The app serving the runs of ``source`` (a trace file, or a Jaeger/Tempo trace URL).
 
@@ -39,6 +43,8 @@ def create_app(
     ``cors_origins``: origins allowed to call the API from a browser (none by default).
     ``jaeger_url`` / ``grafana_url``: base URLs the page links each run's trace to.
     ``fetch``: :func:`framescope.replay.from_url`'s connection options for a URL source.
+    ``live``: runs the application publishes while they stream (listed first, followed live);
+    the app closes those still running when it shuts down.
     """
     hosts = None if token else frozenset(allowed_hosts or LOCAL_HOSTS)
     middleware = []
@@ -52,8 +58,16 @@ def create_app(
             )
         )
     middleware.append(Middleware(TokenMiddleware, token=token, allowed_hosts=hosts))
-    app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers=exception_handlers())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if live is not None:
+            await live.close()
+
+    app = Starlette(routes=ROUTES, middleware=middleware, exception_handlers=exception_handlers(), lifespan=lifespan)
     app.state.source = RunSource(source, fetch=fetch)
     app.state.settings = ServeSettings(jaeger_url=jaeger_url, grafana_url=grafana_url)
     app.state.page = load_page()
+    app.state.live = live
     return app

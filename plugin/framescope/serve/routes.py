@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from framescope.errors import ServeRequestError, UnknownRunError
+from framescope.serve.published import LiveRun, LiveRuns
 from framescope.serve.runs import SOURCE_ERRORS, RecordedRun, RunSource
 from framescope.serve.sse import (
     comment,
@@ -86,12 +87,17 @@ def wants_agui(request: Request) -> bool:
     return protocol == "ag-ui" or AGUI_MEDIA_PREFIX in request.headers.get("accept", "")
 
 
-def run_json(run: RecordedRun, settings: ServeSettings) -> dict[str, Any]:
-    outcome = "failed" if run.error else "cancelled" if run.cancelled else "ok"
+#: a run the routes can serve: recorded (complete) or published live (growing)
+AnyRun = RecordedRun | LiveRun
+
+
+def run_json(run: AnyRun, settings: ServeSettings) -> dict[str, Any]:
+    live = isinstance(run, LiveRun) and not run.done
+    outcome = "live" if live else "failed" if run.error else "cancelled" if run.cancelled else "ok"
     return {**run.info, "trace_id": run.trace_id, "outcome": outcome, "links": settings.trace_links(run.trace_id)}
 
 
-def outcome_json(run: RecordedRun) -> dict[str, Any]:
+def outcome_json(run: AnyRun) -> dict[str, Any]:
     if run.error is not None:
         return {"outcome": "failed", "error_type": run.error[0], "error": run.error[1]}
     if run.cancelled:
@@ -99,19 +105,34 @@ def outcome_json(run: RecordedRun) -> dict[str, Any]:
     return {"outcome": "ok", "result": run.result}
 
 
+async def find_run(request: Request, run_id: str) -> AnyRun:
+    """A published live run by that id, else the recorded one (UnknownRunError: 404)."""
+    live: LiveRuns | None = request.app.state.live
+    found = live.get(run_id) if live is not None else None
+    if found is not None:
+        return found
+    recorded: RecordedRun = await request.app.state.source.get(run_id)
+    return recorded
+
+
 async def list_runs(request: Request) -> Response:
     source: RunSource = request.app.state.source
     settings: ServeSettings = request.app.state.settings
-    return JSONResponse([run_json(run, settings) for run in await source.runs()])
+    live: LiveRuns | None = request.app.state.live
+    published = live.runs() if live is not None else []
+    shown = {run.run_id for run in published}
+    recorded = [run for run in await source.runs() if run.run_id not in shown]
+    runs: list[AnyRun] = [*published, *recorded]
+    return JSONResponse([run_json(run, settings) for run in runs])
 
 
 async def get_run(request: Request) -> Response:
-    run = await request.app.state.source.get(request.path_params["run_id"])
+    run = await find_run(request, request.path_params["run_id"])
     return JSONResponse(run_json(run, request.app.state.settings))
 
 
 async def run_frames(request: Request) -> Response:
-    run: RecordedRun = await request.app.state.source.get(request.path_params["run_id"])
+    run = await find_run(request, request.path_params["run_id"])
     speed = parse_speed(request.query_params.get("speed"))
     agui = wants_agui(request)
     last_seq = parse_last_event_id(request.headers.get("last-event-id"))
@@ -127,12 +148,30 @@ async def run_frames(request: Request) -> Response:
     return StreamingResponse(body, media_type="text/event-stream", headers=SSE_HEADERS)
 
 
-async def _frame_stream(run: RecordedRun, last_seq: int | None, speed: float) -> AsyncIterator[bytes]:
-    encoded = await asyncio.to_thread(run.encoded, encode_frame)  # once per run, off the event loop
-    yield comment(f"run {run.run_id}, {len(run.frames)} frames")
-    async for first, stop in paced_ranges(run.frames, resume_index(run.frames, last_seq), speed):
-        yield b"".join(encoded[first:stop])
+async def _frame_stream(run: AnyRun, last_seq: int | None, speed: float) -> AsyncIterator[bytes]:
+    yield comment(f"run {run.run_id}, {len(run.frames)} frames" + (" so far" if isinstance(run, LiveRun) else ""))
+    start = resume_index(run.frames, last_seq)
+    if isinstance(run, LiveRun):  # live: each frame as it comes (pacing is the run's own)
+        async for first, stop in follow(run, start):
+            yield b"".join(run.encoded()[first:stop])
+    else:
+        encoded = await asyncio.to_thread(run.encoded, encode_frame)  # once per run, off the event loop
+        async for first, stop in paced_ranges(run.frames, start, speed):
+            yield b"".join(encoded[first:stop])
     yield encode_end(outcome_json(run))
+
+
+async def follow(run: LiveRun, index: int) -> AsyncIterator[tuple[int, int]]:
+    """``(first, stop)`` ranges of a live run's frames from ``index`` on, as they arrive."""
+    while True:
+        count = len(run.frames)
+        if index < count:
+            yield index, count
+            index = count
+        elif run.done:
+            return
+        else:
+            await run.wait_beyond(index)
 
 
 def thread_id_of(frames: list[Any], fallback: str) -> str:
@@ -144,7 +183,7 @@ def thread_id_of(frames: list[Any], fallback: str) -> str:
     return fallback
 
 
-async def _agui_stream(run: RecordedRun, speed: float) -> AsyncIterator[bytes]:
+async def _agui_stream(run: AnyRun, speed: float) -> AsyncIterator[bytes]:
     from framescope.serve.agui import AguiMapper, encode_event
 
     mapper = AguiMapper(
@@ -154,7 +193,8 @@ async def _agui_stream(run: RecordedRun, speed: float) -> AsyncIterator[bytes]:
         traceparent=run.traceparent,
     )
     yield b"".join(encode_event(event) for event in mapper.start())
-    async for first, stop in paced_ranges(run.frames, 0, speed):
+    ranges = follow(run, 0) if isinstance(run, LiveRun) else paced_ranges(run.frames, 0, speed)
+    async for first, stop in ranges:
         yield b"".join(encode_event(event) for frame in run.frames[first:stop] for event in mapper.frame(frame))
     yield b"".join(
         encode_event(event) for event in mapper.finish(result=run.result, error=run.error, cancelled=run.cancelled)

@@ -60,6 +60,9 @@ class RecordedRun:
                     self._encoded = [encode(frame) for frame in self.frames]
         return self._encoded
 
+    #: a recorded run is complete (a live one, serve.published.LiveRun, is not yet)
+    done = True
+
     @property
     def traceparent(self) -> str | None:
         """W3C traceparent of the run's top span, for a client that wants to join the trace."""
