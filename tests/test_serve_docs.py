@@ -95,5 +95,12 @@ def test_the_live_app_sample_serves_a_live_run_and_the_mounted_page(tmp_path, mo
             assert client.get("/framescope/static/app.js").status_code == 200
             runs = client.get("/framescope/api/runs").json()
             assert [run["frame_count"] for run in runs] == [len(frames_of(events))]
+            started = client.post("/start")
+            assert started.status_code == 303
+            run_id = started.headers["location"].removeprefix("/framescope/runs/")
+            assert client.get("/framescope/api/runs").json()[0]["run_id"] == run_id
+            followed = parse_sse(sse_text(client, f"/framescope/api/runs/{run_id}/frames"))
+            assert followed[-1].json() == {"outcome": "ok", "result": ANSWER}
+            assert client.get(started.headers["location"]).status_code == 200
     finally:
         framescope.shutdown()
