@@ -36,7 +36,7 @@ from framescope.serve.sse import (
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 AGUI_MEDIA_PREFIX = "application/vnd.ag-ui"
-STATIC_FILES = {"app.js": "text/javascript", "app.css": "text/css"}
+STATIC_FILES = {"app.js": "text/javascript", "timeline.js": "text/javascript", "app.css": "text/css"}
 
 
 @dataclass(frozen=True)

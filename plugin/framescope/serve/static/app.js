@@ -346,105 +346,13 @@ class RunView {
     if (mark) mark.classList.add("selected");
   }
 
-  // -- timeline -----------------------------------------------------------------------
   drawTimeline() {
     this.timelineDirty = false;
-    const svg = $("timeline");
-    const width = Math.max(svg.clientWidth || svg.parentNode.clientWidth || 900, 400);
-    const lanes = CHANNELS.filter((channel) => this.frames.some((frame) => frame.channel === channel));
-    const laneHeight = 34;
-    const top = 22;
-    const left = 92;
-    const right = 12;
-    const height = top + lanes.length * laneHeight + 6;
-    svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
-    svg.setAttribute("height", String(height));
-    svg.replaceChildren();
-    const span = Math.max(this.duration, 1);
-    const x = (offset) => left + (offset / span) * (width - left - right);
-    this.geometry = { x, top, height, left, right, width };
-    for (let step = 0; step <= 5; step++) {
-      const offset = (span * step) / 5;
-      svg.append(svgEl("line", { x1: x(offset), x2: x(offset), y1: top - 4, y2: height, class: "grid" }));
-      const label = svgEl("text", { x: x(offset), y: 13, class: "axis", "text-anchor": step === 0 ? "start" : step === 5 ? "end" : "middle" });
-      label.textContent = `${(offset / 1e6).toFixed(span < 1e5 ? 4 : 2)} s`;
-      svg.append(label);
-    }
-    const laneOf = new Map(lanes.map((channel, index) => [channel, index]));
-    lanes.forEach((channel, index) => {
-      const y = top + index * laneHeight;
-      svg.append(svgEl("rect", { x: 0, y: y + 1, width, height: laneHeight - 2, class: "lane-bg" }));
-      const label = svgEl("text", { x: 8, y: y + laneHeight / 2 + 4, class: "lane-label" });
-      label.textContent = channel;
-      svg.append(label);
-    });
-    // spans: an opener (type *_started) and the frame that closes it (parent_id = opener id)
-    const closer = new Map();
-    this.frames.forEach((frame, index) => {
-      if (CLOSING.test(frame.type) && frame.parent_id !== null) closer.set(frame.parent_id, index);
-    });
-    const depth = new Map();
-    const tokenTicks = [];
-    this.frames.forEach((frame, index) => {
-      const lane = laneOf.get(frame.channel);
-      const y = top + lane * laneHeight;
-      const cls = `mark ch-${frame.channel}${FAILING.test(frame.type) ? " is-error" : ""}`;
-      if (frame.type.endsWith("_started") && closer.has(frame.id)) {
-        const parentDepth = depth.has(frame.parent_id) && this.frames[this.indexOfId(frame.parent_id)]?.channel === frame.channel ? depth.get(frame.parent_id) + 1 : 0;
-        depth.set(frame.id, parentDepth);
-        const end = closer.get(frame.id);
-        const closedWithError = FAILING.test(this.frames[end].type);
-        const barY = y + 4 + Math.min(parentDepth, 3) * 6;
-        const bar = svgEl("rect", {
-          x: x(this.offsets[index]), y: barY, height: 5, rx: 2,
-          width: Math.max(x(this.offsets[end]) - x(this.offsets[index]), 3),
-          class: `${cls}${closedWithError ? " is-error" : ""}`, "data-index": index, opacity: 0.85,
-        });
-        bar.append(svgEl("title"));
-        bar.firstChild.textContent = `${frame.type} ${describe(frame)}`;
-        svg.append(bar);
-      } else if (TOKEN_TYPES.has(frame.type)) {
-        tokenTicks.push(index);
-      } else {
-        const dot = svgEl("circle", { cx: x(this.offsets[index]), cy: y + laneHeight - 9, r: 4, class: cls, "data-index": index });
-        dot.append(svgEl("title"));
-        dot.firstChild.textContent = `#${frame.seq} ${frame.type} ${describe(frame)}`;
-        svg.append(dot);
-      }
-    });
-    const stride = Math.max(1, Math.ceil(tokenTicks.length / 1500));
-    for (let n = 0; n < tokenTicks.length; n += stride) {
-      const index = tokenTicks[n];
-      const frame = this.frames[index];
-      const y = top + laneOf.get(frame.channel) * laneHeight;
-      svg.append(svgEl("rect", {
-        x: x(this.offsets[index]) - 0.5, y: y + 22, width: 1.5, height: 8, "data-index": index,
-        class: `mark ch-${frame.channel}`, opacity: frame.type === "llm_thinking_chunk" ? 0.35 : 0.7,
-      }));
-    }
-    this.future = svgEl("rect", { x: left, y: top - 4, width: 0, height: height - top + 4, class: "future" });
-    this.playhead = svgEl("line", { x1: left, x2: left, y1: top - 6, y2: height, class: "playhead" });
-    svg.append(this.future, this.playhead);
-    svg.onclick = (event) => {
-      const index = event.target.getAttribute && event.target.getAttribute("data-index");
-      if (index !== null && index !== undefined) this.select(Number(index));
-    };
-    if (this.selected !== null) this.select(this.selected);
-  }
-
-  indexOfId(id) {
-    if (!this.idIndex || this.idIndex.size !== this.frames.length) this.idIndex = new Map(this.frames.map((f, i) => [f.id, i]));
-    return this.idIndex.get(id);
+    drawTimeline(this);
   }
 
   drawPlayhead(position) {
-    if (!this.geometry || !this.playhead) return;
-    const { x, width, right } = this.geometry;
-    const at = x(Math.min(position, Math.max(this.duration, 1)));
-    this.playhead.setAttribute("x1", at);
-    this.playhead.setAttribute("x2", at);
-    this.future.setAttribute("x", at);
-    this.future.setAttribute("width", Math.max(width - right - at, 0));
+    drawPlayhead(this, position);
   }
 
   finish(outcome) {
