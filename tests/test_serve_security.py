@@ -62,8 +62,11 @@ def test_binding_beyond_loopback_needs_a_token():
     with pytest.raises(ServeConfigError, match="--token or FRAMESCOPE_SERVE_TOKEN") as caught:
         check_bind("0.0.0.0", None)
     assert isinstance(caught.value, FramescopeError) and isinstance(caught.value, ValueError)
-    with pytest.raises(ServeConfigError, match="at least 16"):
-        check_bind("0.0.0.0", "short")
+    for bad in ("short", "sixteen chars; with a semicolon", 'quote"quote"quote"quote'):
+        with pytest.raises(ServeConfigError, match="at least 16"):
+            check_bind("0.0.0.0", bad)
+        with pytest.raises(ServeConfigError, match="at least 16"):
+            create_app("traces.jsonl", token=bad)
     check_bind("0.0.0.0", TOKEN)
     check_bind("127.0.0.1", None)
 

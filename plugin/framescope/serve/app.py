@@ -20,7 +20,7 @@ from starlette.middleware.cors import CORSMiddleware
 from framescope.serve.published import LiveRuns
 from framescope.serve.routes import ROUTES, ServeSettings, exception_handlers, load_page
 from framescope.serve.runs import RunSource
-from framescope.serve.security import LOCAL_HOSTS, TokenMiddleware, check_cors_origins
+from framescope.serve.security import LOCAL_HOSTS, TokenMiddleware, check_cors_origins, check_token
 
 __all__ = ["create_app"]
 
@@ -46,6 +46,8 @@ def create_app(
     ``live``: runs the application publishes while they stream (listed first, followed live);
     the app closes those still running when it shuts down.
     """
+    if token is not None:
+        check_token(token)
     hosts = None if token else frozenset(allowed_hosts or LOCAL_HOSTS)
     middleware = []
     if cors_origins:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from http.cookies import SimpleCookie
 from typing import Any
@@ -29,6 +30,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 TOKEN_COOKIE = "framescope_token"
+_TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9._~-]+")  # URL-unreserved: safe in a query, a header, a cookie
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -49,11 +51,19 @@ def check_bind(host: str, token: str | None) -> None:
             f"binding to {host} makes the runs readable from the network; set a token with --token "
             "or FRAMESCOPE_SERVE_TOKEN (clients then send 'Authorization: Bearer <token>'), or bind to 127.0.0.1"
         )
-    if token is not None and len(token) < 16:
+    if token is not None:
+        check_token(token)
+
+
+def check_token(token: str) -> str:
+    """A token is at least 16 characters of ``A-Z a-z 0-9 . _ ~ -`` (it travels in a
+    header, a query string and a cookie, unquoted)."""
+    if len(token) < 16 or not _TOKEN_CHARACTERS.fullmatch(token):
         raise ServeConfigError(
-            "the serve token must be at least 16 characters (e.g. python -c "
-            "'import secrets; print(secrets.token_urlsafe())')"
+            "the serve token must be at least 16 characters of letters, digits and . _ ~ - "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe())')"
         )
+    return token
 
 
 def check_cors_origins(origins: list[str]) -> list[str]:
