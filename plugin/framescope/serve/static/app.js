@@ -188,7 +188,11 @@ class RunView {
         if (this.complete) this.playing = false;
       }
     }
-    if (this.timelineDirty) this.drawTimeline();
+    // redraw when frames arrived; at most 4 times a second while a live run is still streaming
+    if (this.timelineDirty && (this.complete || now - (this.lastDraw || 0) > 250)) {
+      this.lastDraw = now;
+      this.drawTimeline();
+    }
     this.renderTo(this.position);
     requestAnimationFrame((t) => this.tick(t));
   }
