@@ -278,7 +278,7 @@ def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) 
 @click.argument("source", required=False)
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback needs --token.")
-@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--token", envvar="FRAMESCOPE_SERVE_TOKEN", default=None, show_envvar=True,
               help="Token every request must carry (Authorization: Bearer, or /?token= once in a browser).")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
