@@ -20,8 +20,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the cli 
     ) from None
 
 from framescope.render import FrameRenderer, renderer_for
+from framescope.types.jsonl import frame_json_line
 from framescope.types.routing import CHANNELS
-from framescope.types.streaming import StreamFrame, StreamSession
+from framescope.types.streaming import StreamSession
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -234,18 +235,6 @@ def _print_runs(runs: list[Any], fmt: str) -> None:
         click.echo(json.dumps(run.to_json()) if fmt == "jsonl" else run.describe())
 
 
-def _frame_json(frame: StreamFrame) -> str:
-    """``frame.model_dump_json()``; for data holding a lone surrogate (which pydantic cannot
-    write as UTF-8) the same line with that data \\u-escaped, instead of a crash."""
-    try:
-        return frame.model_dump_json()
-    except ValueError:
-        import json
-
-        head = frame.model_dump_json(exclude={"data"})
-        return head[:-1] + ',"data":' + json.dumps(frame.data, separators=(",", ":")) + "}"
-
-
 def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) -> None:
     frames: Any = session.interleave(channels) if channels else session.events
     renderer = FrameRenderer(Console()) if fmt == "text" else None
@@ -254,7 +243,7 @@ def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) 
     try:
         for frame in frames:
             if renderer is None:
-                out.write(_frame_json(frame) + "\n")
+                out.write(frame_json_line(frame) + "\n")
                 continue
             seq = frame.seq if frame.seq is not None else last_seq + 1
             if seq <= last_seq:  # seq restarts: the next run of a whole-conversation replay
@@ -269,6 +258,64 @@ def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) 
         raise click.ClickException(f"the replayed run {what}: {exc}") from None
     if renderer is not None:
         renderer.finish()
+
+
+# --- framescope serve --------------------------------------------------------------------
+
+
+@main.command("serve")
+@click.argument("source", required=False)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but loopback needs --token.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--token", envvar="FRAMESCOPE_SERVE_TOKEN", default=None, show_envvar=True,
+              help="Token every request must carry (Authorization: Bearer, or /?token= once in a browser).")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Allow browser calls from this origin (CORS is off by default).")
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
+              help="Host header to accept without a token besides loopback names (e.g. behind a local proxy).")
+@click.option("--jaeger-url", default=None, envvar="FRAMESCOPE_JAEGER_URL",
+              help="Link each run to its trace in Jaeger.")
+@click.option("--grafana-url", default=None, envvar="FRAMESCOPE_GRAFANA_URL",
+              help="Link each run to its trace in Grafana (Tempo datasource uid framescope-tempo).")
+@click.option("--backend-token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None,
+              help="Bearer token for a Jaeger/Tempo SOURCE.")
+def serve_command(source: str | None, host: str, port: int, token: str | None, cors_origins: tuple[str, ...],
+                  allowed_hosts: tuple[str, ...], jaeger_url: str | None, grafana_url: str | None,
+                  backend_token: str | None) -> None:
+    """Serve runs to a browser: a page at /, the runs at /api/runs, frames over SSE or AG-UI.
+
+    SOURCE is a trace file or a Jaeger/Tempo trace URL; default: the embedded trace file
+    (FRAMESCOPE_TRACE_FILE, else .framescope/traces.jsonl), re-read as runs are added.
+    """
+    try:
+        import uvicorn
+
+        from framescope.serve import create_app
+        from framescope.serve.security import check_bind
+    except ImportError as exc:
+        raise click.ClickException(str(exc)) from None
+    import os
+
+    from framescope.errors import ServeConfigError
+
+    if source is None:
+        from framescope.telemetry.config import DEFAULT_TRACE_FILE
+
+        source = os.environ.get("FRAMESCOPE_TRACE_FILE") or str(DEFAULT_TRACE_FILE)
+    elif not source.startswith(("http://", "https://")) and not os.path.isfile(source):
+        raise click.ClickException(f"no trace file at {source}; pass a trace file or a Jaeger/Tempo trace URL")
+    try:
+        check_bind(host, token)
+        app = create_app(source, token=token, cors_origins=list(cors_origins), allowed_hosts=list(allowed_hosts),
+                         jaeger_url=jaeger_url, grafana_url=grafana_url,
+                         fetch={"token": backend_token} if backend_token else None)
+    except ServeConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"serving {source} at http://{shown}:{port}/" + ("?token=<token>" if token else ""), err=True)
+    # open streams get 3 s to finish on Ctrl-C: a paced replay must not hold the exit
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -258,3 +258,25 @@ class ReplayedRunCancelled(FramescopeError, RuntimeError):
 
 
 # --- serve -------------------------------------------------------------------------------
+
+
+class ServeError(FramescopeError):
+    """Root of the errors ``framescope serve`` raises."""
+
+
+class ServeConfigError(ServeError, ValueError):
+    """The server cannot start as configured (a non-loopback bind without a token, a bad
+    CORS origin, a source that is neither a trace file nor a backend URL)."""
+
+
+class UnknownRunError(ServeError, LookupError):
+    """The run id asked for is not in the served source; the HTTP layer answers 404."""
+
+    def __init__(self, run_id: str, known: int) -> None:
+        self.run_id = run_id
+        super().__init__(f"run {run_id!r} is not in the served source ({known} runs there); list them at /api/runs")
+
+
+class ServeRequestError(ServeError, ValueError):
+    """A request the server cannot answer as asked (a malformed ``Last-Event-ID``, ``speed``
+    or protocol); the HTTP layer answers 400 with this message."""
