@@ -34,7 +34,7 @@ from framescope.replay.session import (
     replay_run,
     replay_runs,
 )
-from framescope.replay.sources.detect import parse_trace_document
+from framescope.replay.sources.detect import read_trace_file
 from framescope.telemetry.codec import DecodedRun, decode_runs
 from framescope.telemetry.records import SpanRecord, normalize_trace_id
 
@@ -87,9 +87,8 @@ def load_records(path: str | os.PathLike[str], *, allow_torn: bool = False) -> l
     if file.is_dir():
         raise IsADirectoryError(f"{file} is a directory; pass the trace file inside it")
     try:
-        content = file.read_bytes()
-        with paused_gc():
-            return parse_trace_document(content)
+        with file.open("rb") as stream, paused_gc():
+            return read_trace_file(stream)
     except TornTraceFileError as exc:
         if not allow_torn:
             raise TornTraceFileError(
