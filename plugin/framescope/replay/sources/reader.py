@@ -42,6 +42,7 @@ _WHITESPACE = b" \t\r\n"
 _BOM = b"\xef\xbb\xbf"
 _SKIP_CHUNK = 1024 * 1024
 _WARN_LINES = 5
+_EXPECTED = "expected a trace exported by framescope, an OpenTelemetry exporter, Jaeger or Tempo (docs/replay.md)"
 _REQUEST_START = re.compile(rb'\{\s*"(?:resourceSpans|resource_spans)"')
 
 DocumentParser = Callable[[Any], list[SpanRecord]]
@@ -76,26 +77,26 @@ def read_trace_stream(
                 raise
             stream.seek(0)  # "\n" then "{" can also be protobuf whose first length byte is "{"
             try:
-                return _read_protobuf(stream, parse_protobuf, accepted)
+                return _read_protobuf(stream, parse_protobuf)
             except TraceFormatError:
                 raise json_error from None
     if not looks_protobuf:
         shown = prefix[:16].hex(" ")
         raise TraceFormatError(
             f"this is not a trace: it starts with bytes {shown}, neither JSON ('{{' or '[') nor an "
-            f"OTLP protobuf message; expected {accepted}"
+            f"OTLP protobuf message; {_EXPECTED}"
         )
-    return _read_protobuf(stream, parse_protobuf, accepted)
+    return _read_protobuf(stream, parse_protobuf)
 
 
-def _read_protobuf(stream: BinaryIO, parse_protobuf: ProtoParser, accepted: str) -> list[SpanRecord]:
+def _read_protobuf(stream: BinaryIO, parse_protobuf: ProtoParser) -> list[SpanRecord]:
     data = _read_bounded(stream, "a protobuf trace")
     try:
         return parse_protobuf(data)
     except TraceFormatError as exc:
         reason = str(exc).splitlines()[0][:160]
         raise TraceFormatError(
-            f"this is not a readable trace: neither JSON nor OTLP protobuf ({reason}); expected {accepted}"
+            f"this is not a readable trace: neither JSON nor OTLP protobuf ({reason}); {_EXPECTED}"
         ) from None
 
 
@@ -213,14 +214,18 @@ class _BadLine(Exception):
 
 
 def _parse_line(raw: bytes, parse_document: DocumentParser) -> list[SpanRecord]:
+    # A line cut off mid-write starts like a request and only its end is wrong; anything
+    # else (a stray byte, garbage) is damage, never mistaken for a torn tail.
+    starts_like_request = raw.lstrip()[:1] == b"{"
     try:
         document = json.loads(raw)
-    except UnicodeDecodeError:
-        raise _BadLine("not valid UTF-8") from None
+    except UnicodeDecodeError as exc:
+        cut_mid_character = exc.start >= len(raw.rstrip()) - 3
+        raise _BadLine("not valid UTF-8", json_error=starts_like_request and cut_mid_character) from None
     except RecursionError:
-        raise _BadLine("JSON nested too deeply") from None
+        raise _BadLine("JSON nested too deeply", json_error=False) from None
     except json.JSONDecodeError as exc:
-        raise _BadLine(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise _BadLine(f"not valid JSON ({exc.msg} at column {exc.colno})", json_error=starts_like_request) from None
     try:
         return parse_document(document)
     except TraceFormatError as exc:
