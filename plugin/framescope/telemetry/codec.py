@@ -41,6 +41,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from framescope.events.routing import TOKEN_TYPES, channel_for
 from framescope.telemetry import semconv
+from framescope.telemetry.errors_recording import record_error
 from framescope.telemetry.jsonsafe import dumps
 from framescope.telemetry.records import EventRecord, SpanRecord
 from framescope.types.streaming import StreamFrame, make_frame
@@ -168,6 +169,8 @@ class RunRecorder:
         self._lazy_root: Scope | None = None
         self._last_scope: Scope | None = None
         self._tokens: _TokenRun | None = None
+        #: False with content capture off: exceptions are recorded by type only.
+        self.capture_content = True
 
     # -- public operations -----------------------------------------------------------
     def open(self, frame: StreamFrame, scope: Scope) -> None:
@@ -224,6 +227,11 @@ class RunRecorder:
         self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
         self._last_scope = scope
 
+    def placeholder(self, frame: StreamFrame, scope: Scope | None, reason: str) -> None:
+        """Record ``frame`` with ``{"$unencodable": reason}`` as its data, if it is not recorded yet."""
+        if self._count == frame.seq:
+            self.event(frame.model_copy(update={"data": {"$unencodable": reason}}), scope)
+
     def close(
         self, frame: StreamFrame, scope: Scope, error: BaseException | None = None
     ) -> None:
@@ -235,8 +243,7 @@ class RunRecorder:
             return
         span.set_attributes(semconv.closer_attributes(frame.type, frame.data))
         if error is not None:
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            span.record_exception(error)
+            record_error(span, error, frame.data.get("error"), self.capture_content)
         self._end(scope, to_unix_us(frame.timestamp) * 1000)
 
     def abandon(self, scope: Scope, reason: str) -> None:
