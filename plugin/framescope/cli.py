@@ -142,7 +142,8 @@ def doctor() -> None:
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="HTTP header for the backend.")
 @click.option("--token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None, show_envvar=True,
               help="Bearer token for the backend.")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the backend.")
+@click.option("--timeout", type=float, default=10.0, show_default=True,
+              help="Total seconds allowed to fetch the trace from the backend (retries and the whole body).")
 def replay_command(
     source: str,
     trace_id: str | None,
