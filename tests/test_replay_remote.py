@@ -279,7 +279,7 @@ def test_cli_warns_on_gaps_on_stderr_and_fails_strict(backend, flow_run):  # noq
     backend.route(f"/api/v3/traces/{trace_id}", jaeger_v3(drop_span(records, "execute_tool add")))
     url = f"{backend.url}/api/v3/traces/{trace_id}"
     result = CliRunner().invoke(main, ["replay", url, "--format", "jsonl"])
-    assert result.exit_code == 0
+    assert result.exit_code == 1 and "the replayed run is incomplete" in result.stderr  # never passed off as ok
     assert "warning: run" in result.stderr and "missing frames with seq" in result.stderr
     assert all(json.loads(line) for line in result.stdout.splitlines())
     assert len(result.stdout.splitlines()) == len(live) - 2

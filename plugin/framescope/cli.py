@@ -193,6 +193,17 @@ def replay_command(
         click.echo("note: this trace holds no framescope run; the frames are reconstructed from its "
                    "GenAI spans (best effort, not what a client streamed)", err=True)
     _print_session(session, channels, fmt)
+    if getattr(session, "incomplete", False):
+        raise click.ClickException(
+            f"the replayed run is incomplete (frames with seq {_gaps(session)} are missing: a killed process, "
+            "dropped spans or a torn file); what is there was replayed, but the run's end is unknown"
+        )
+
+
+def _gaps(session: Any) -> str:
+    from framescope.replay.session import describe_gaps
+
+    return describe_gaps(list(getattr(session, "gaps", [])))
 
 
 def _parse_headers(headers: tuple[str, ...]) -> dict[str, str]:

@@ -34,6 +34,8 @@ class RunInfo:
     failed: bool
     cancelled: bool
     reconstructed: bool
+    #: False when frames are missing (a killed process, dropped spans): the run's end is unknown
+    complete: bool = True
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -45,7 +47,7 @@ class RunInfo:
 
     def describe(self) -> str:
         started = self.started_at.isoformat(timespec="milliseconds") if self.started_at else "?"
-        state = "failed" if self.failed else "cancelled" if self.cancelled else "ok"
+        state = "failed" if self.failed else "cancelled" if self.cancelled else "ok" if self.complete else "incomplete"
         extra = f"  gaps: {describe_gaps(list(self.gaps))}" if self.gaps else ""
         marker = "  (reconstructed)" if self.reconstructed else ""
         return (
@@ -67,6 +69,7 @@ def describe_run(run: DecodedRun, *, reconstructed: bool = False) -> RunInfo:
         failed=run.failed,
         cancelled=run.cancelled,
         reconstructed=reconstructed,
+        complete=not run.gaps,
     )
 
 
