@@ -64,12 +64,18 @@ def test_demo_streams_traces_and_replays_identically(trace_file):
 def test_doctor_reports_the_exporter_and_an_unreachable_endpoint(monkeypatch, trace_file):
     result = CliRunner().invoke(main, ["doctor"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output[: result.output.rindex("}") + 1])["exporters"] == ["file"]
+    assert "exporters: ['file']" in result.output and "{" not in result.output  # text only
+    result = CliRunner().invoke(main, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)  # pure JSON, nothing else
+    assert document["settings"]["exporters"] == ["file"] and document["ok"] is True
     framescope.shutdown()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
     result = CliRunner().invoke(main, ["doctor"])
     assert result.exit_code == 1
     assert "does not answer" in result.output
+    result = CliRunner().invoke(main, ["doctor", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["ok"] is False
     framescope.shutdown()
 
 

@@ -19,6 +19,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the cli 
         "pip install 'framescope[cli]'"
     ) from None
 
+from framescope._cli_support import check_source, check_speed, check_trace_id, cli_wording, stdout_may_close
 from framescope.events.routing import CHANNELS
 from framescope.render import FrameRenderer, renderer_for
 from framescope.types.streaming import StreamFrame, StreamSession
@@ -101,7 +102,8 @@ def demo(model: str | None, token_delay: float, replay_speed: float) -> None:
 
 
 @main.command()
-def doctor() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (settings and checks) and nothing else.")
+def doctor(as_json: bool) -> None:
     """Say which exporter and endpoint are in effect and whether they answer."""
     import json
 
@@ -113,12 +115,21 @@ def doctor() -> None:
         runtime = framescope.configure()
     except ValueError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
-    console.print_json(json.dumps(runtime.describe()))
-    failed = False
-    for check in check_runtime(runtime):
-        mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
-        console.print(f"{mark}  {check.name}: {check.detail}", highlight=False)
-        failed = failed or not check.ok
+    checks = check_runtime(runtime)
+    failed = any(not check.ok for check in checks)
+    if as_json:
+        document = {"settings": runtime.describe(), "ok": not failed,
+                    "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks]}
+        click.echo(json.dumps(document, indent=2))
+    else:
+        settings = runtime.describe()
+        for stats in settings.pop("export"):
+            settings[f"export ({stats.pop('exporter')})"] = ", ".join(f"{k} {v}" for k, v in stats.items())
+        for key, value in settings.items():
+            console.print(f"{key}: {value}", highlight=False, markup=False)
+        for check in checks:
+            mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+            console.print(f"{mark}  {check.name}: {check.detail}", highlight=False)
     if failed:
         sys.exit(1)
 
@@ -171,6 +182,12 @@ def replay_command(
     from framescope import replay
     from framescope.replay.errors import TraceFetchError
 
+    try:
+        check_source(source)
+        check_trace_id(trace_id)
+        check_speed(speed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     is_url = source.startswith(("http://", "https://"))
     fetch: dict[str, Any] = {}
     if is_url:
@@ -178,8 +195,9 @@ def replay_command(
     with _replay_warnings_to_stderr():
         try:
             if list_only:
-                _print_runs(replay.list_runs(source, trace_id, reconstruct=reconstruct, allow_torn=allow_torn,
-                                             **fetch), fmt)
+                runs = replay.list_runs(source, trace_id, reconstruct=reconstruct, allow_torn=allow_torn, **fetch)
+                with stdout_may_close():
+                    _print_runs(runs, fmt)
                 return
             options: dict[str, Any] = {"run_id": run_id, "all_runs": all_runs, "speed": speed, "strict": strict,
                                        "reconstruct": reconstruct}
@@ -188,11 +206,14 @@ def replay_command(
             else:
                 session = replay.from_file(source, trace_id, allow_torn=allow_torn, **options)
         except (OSError, ValueError, TraceFetchError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(cli_wording(str(exc))) from None
+        except RecursionError:
+            raise click.ClickException(f"{source} is nested too deeply to be a trace; is it a trace export?") from None
     if session.reconstructed:
         click.echo("note: this trace holds no framescope run; the frames are reconstructed from its "
                    "GenAI spans (best effort, not what a client streamed)", err=True)
-    _print_session(session, channels, fmt)
+    with stdout_may_close():
+        _print_session(session, channels, fmt)
     if getattr(session, "incomplete", False):
         raise click.ClickException(
             f"the replayed run is incomplete (frames with seq {_gaps(session)} are missing: a killed process, "
@@ -278,7 +299,7 @@ def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) 
             renderer.finish()
         out.flush()
         what = "was cancelled" if "cancelled" in type(exc).__name__.lower() else "failed"
-        raise click.ClickException(f"the replayed run {what}: {exc}") from None
+        raise click.ClickException(cli_wording(f"the replayed run {what}: {exc}")) from None
     if renderer is not None:
         renderer.finish()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, overload
@@ -78,6 +79,9 @@ Source = str | os.PathLike[str] | Iterable[SpanRecord]
 
 def load_records(path: str | os.PathLike[str], *, allow_torn: bool = False) -> list[SpanRecord]:
     """Parse a trace file of any accepted format into span records."""
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://", str(path))
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        raise ValueError(f"{path}: {scheme.group(1)}:// is not supported; pass a trace file or an http(s) backend URL")
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(

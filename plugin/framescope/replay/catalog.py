@@ -8,6 +8,7 @@ meant, so the runs can be listed (start time, frame count, top-level type) and c
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from framescope.telemetry.codec import DecodedRun
 from framescope.telemetry.records import normalize_trace_id
 
 __all__ = ["RunInfo", "describe_run", "select_run", "select_runs"]
+
+_HEX_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +95,15 @@ def select_runs(
         raise ValueError("pass either run_id (one run) or all_runs=True (every run), not both")
     candidates = runs
     if trace_id is not None:
+        if not isinstance(trace_id, str) or not _HEX_ID.match(trace_id.strip()):
+            raise ValueError(f"trace id {trace_id!r} is not a trace id: use up to 32 hex characters (0-9, a-f)")
         wanted = normalize_trace_id(trace_id)
         candidates = [run for run in runs if wanted in run.trace_ids]
         if not candidates:
-            known = sorted({t for run in runs for t in run.trace_ids})
-            shown = ", ".join(known[-5:])
+            known = list(dict.fromkeys(t for run in reversed(runs) for t in run.trace_ids))  # newest first
+            shown = ", ".join(known[:5])
             raise ReplayError(
-                f"trace {wanted} is not in {source}; it holds {len(known)} trace(s), the newest: {shown}"
+                f"trace {wanted} is not in {source}; it holds {len(known)} trace(s), newest first: {shown}"
             )
     if run_id is not None:
         chosen = [run for run in candidates if run.run_id == run_id]
@@ -107,7 +112,7 @@ def select_runs(
                 f"run {run_id!r} is not in {source}"
                 + (f" (trace {trace_id})" if trace_id else "")
                 + f"; runs there: {', '.join(run.run_id for run in candidates[-10:])}"
-                + " (list them with framescope replay --list)"
+                + f" (list them with: framescope replay {source if ' ' not in source else 'SOURCE'} --list)"
             )
         return chosen[:1]
     if all_runs:

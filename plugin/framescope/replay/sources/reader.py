@@ -93,10 +93,9 @@ def _read_protobuf(stream: BinaryIO, parse_protobuf: ProtoParser) -> list[SpanRe
     data = _read_bounded(stream, "a protobuf trace")
     try:
         return parse_protobuf(data)
-    except TraceFormatError as exc:
-        reason = str(exc).splitlines()[0][:160]
+    except TraceFormatError:  # the decoder's own message is protobuf internals; say what matters
         raise TraceFormatError(
-            f"this is not a readable trace: neither JSON nor OTLP protobuf ({reason}); {_EXPECTED}"
+            f"this is not a readable trace: it starts like OTLP protobuf but does not decode as one; {_EXPECTED}"
         ) from None
 
 
