@@ -56,7 +56,7 @@ def test_demo_streams_traces_and_replays_identically(trace_file):
     result = CliRunner().invoke(main, ["demo", "--token-delay", "0", "--replay-speed", "0"])
     assert result.exit_code == 0, result.output
     assert "identical" in result.output
-    assert "framescope replay" in result.output
+    assert "replay it again:" in result.output and " replay " in result.output
     for shown in ("flow_routed", "tool_usage_started", "severity_assessed", "rather than the payment gateway"):
         assert shown in result.output
 

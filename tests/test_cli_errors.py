@@ -142,3 +142,22 @@ def test_doctor_calls_a_directory_what_it_is(tmp_path, monkeypatch):
     document = json.loads(result.stdout)
     (check,) = [c for c in document["checks"] if c["name"] == "trace file"]
     assert check["ok"] is False and "is a directory" in check["detail"]
+
+
+def test_the_demo_prints_next_commands_unwrapped_runnable_and_no_jaeger_link_for_a_file_only_run(
+    trace_file, monkeypatch
+):
+    import shlex
+
+    monkeypatch.setenv("COLUMNS", "60")  # a narrow terminal must not split a command
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    result = CliRunner().invoke(main, ["demo", "--token-delay", "0", "--replay-speed", "0"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.split("Next", 1)[1].strip().splitlines()
+    assert "16686" not in result.output  # no Jaeger link: this run went only to the file
+    replay_line = next(line for line in lines if line.strip().startswith("replay it again:"))
+    command = shlex.split(replay_line.split(":", 1)[1])
+    assert "--trace-id" in command and len(command[command.index("--trace-id") + 1]) == 32
+    start = command.index("replay")
+    again = CliRunner().invoke(main, command[start:])  # runnable as printed
+    assert again.exit_code == 0, again.output

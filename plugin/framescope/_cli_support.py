@@ -9,12 +9,22 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-__all__ = ["check_source", "check_speed", "check_trace_id", "cli_wording", "stdout_may_close"]
+__all__ = [
+    "check_source",
+    "check_speed",
+    "check_trace_id",
+    "cli_wording",
+    "next_steps",
+    "program_name",
+    "stdout_may_close",
+]
 
 _HEX_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://")
@@ -92,3 +102,46 @@ def _silence_stdout() -> None:
 
 def runs_hint(source: Any) -> str:
     return f"framescope replay {source} --list"
+
+
+def program_name() -> str:
+    """How to type ``framescope`` again: the bare name if that is what PATH finds, else the path used."""
+    import shutil
+
+    invoked = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    on_path = shutil.which("framescope")
+    if invoked is None or invoked.name != "framescope":
+        return "framescope" if on_path else f"{shlex.quote(sys.executable)} -m framescope.cli"
+    if on_path and Path(on_path).resolve() == invoked.resolve():
+        return "framescope"
+    return shlex.quote(_short_path(invoked))
+
+
+def _short_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (``.venv/bin/framescope``)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def next_steps(trace_file: Path | None, trace_id: str | None, exporters: list[str], endpoint: str | None) -> list[str]:
+    """The demo's "Next" lines: each one a complete command, runnable as printed (never wrapped)."""
+    program = program_name()
+    lines: list[str] = []
+    if trace_file is not None:
+        source = shlex.quote(_short_path(trace_file))
+        if trace_id:
+            lines.append(f"replay it again:   {program} replay {source} --trace-id {trace_id}")
+        lines.append(f"as JSON lines:     {program} replay {source} --format jsonl --channel llm")
+    if "otlp" in exporters and trace_id:
+        local = bool(endpoint) and any(host in str(endpoint) for host in ("localhost", "127.0.0.1"))
+        if local:  # the compose set-up's Jaeger UI; for a remote Collector we cannot know the UI's address
+            lines.append(f"see it in Jaeger:  http://localhost:16686/trace/{trace_id}")
+        else:
+            lines.append(f"find it in Jaeger: trace id {trace_id}")
+    else:
+        lines.append("send it to Jaeger: docker compose -f collector-config/compose.yaml up -d")
+        lines.append(f"              then: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 {program} demo")
+    lines.append(f"check the set-up:  {program} doctor")
+    return lines

@@ -19,7 +19,14 @@ except ImportError as exc:  # pragma: no cover - exercised only without the cli 
         "pip install 'framescope[cli]'"
     ) from None
 
-from framescope._cli_support import check_source, check_speed, check_trace_id, cli_wording, stdout_may_close
+from framescope._cli_support import (
+    check_source,
+    check_speed,
+    check_trace_id,
+    cli_wording,
+    next_steps,
+    stdout_may_close,
+)
 from framescope.events.routing import CHANNELS
 from framescope.render import FrameRenderer, renderer_for
 from framescope.types.streaming import StreamFrame, StreamSession
@@ -91,12 +98,8 @@ def demo(model: str | None, token_delay: float, replay_speed: float) -> None:
     console.print(f"{verdict}: {len(replayed.frames)} frames replayed, field for field, from the trace")
     console.print()
     console.print("[bold]Next[/bold]")
-    console.print(f"  replay it again:   framescope replay {runtime.trace_file} --trace-id {session.trace_id}")
-    console.print(f"  as JSON lines:     framescope replay {runtime.trace_file} --format jsonl --channel llm")
-    console.print("  see it in Jaeger:  docker compose -f collector-config/compose.yaml up -d, then")
-    console.print("                     OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 framescope demo")
-    console.print(f"                     http://localhost:16686/trace/{session.trace_id}  (Grafana: http://localhost:3000)")
-    console.print("  check the set-up:  framescope doctor")
+    for line in next_steps(runtime.trace_file, session.trace_id, runtime.exporters, runtime.endpoint):
+        click.echo(f"  {line}")  # plain echo: a command is never wrapped mid-way, whatever the width
     if not same:
         sys.exit(1)
 
