@@ -22,7 +22,11 @@ INTERVAL_S = 30.0
 logger = logging.getLogger("framescope.export")
 
 #: Where the SDK's OTLP exporters (HTTP and gRPC, traces and metrics) log their retries.
-SDK_EXPORTER_LOGGERS = ("opentelemetry.exporter.otlp", "opentelemetry.sdk.metrics._internal.export")
+SDK_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp",
+    "opentelemetry.sdk.metrics._internal.export",
+    "opentelemetry.sdk._shared_internal",  # the batch processor: "Queue full, dropping Span."
+)
 
 
 class LossReport:
