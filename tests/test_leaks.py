@@ -250,3 +250,24 @@ def test_a_failing_run_with_a_secret_in_its_message_is_redacted_on_the_span(memo
         list(session)
     assert SECRET not in json.dumps([f.data for f in session.frames])
     assert SECRET not in exported_text(memory_traces)
+
+
+def test_capture_off_removes_content_from_conversation_frames(capture_off):
+    from framescope.experimental.conversational import ConversationConfig, ConversationState
+
+    @ConversationConfig(llm="scripted/echo", store=":memory:")
+    class Chat(Flow[ConversationState]):
+        conversational = True
+
+    flow = Chat()
+    with flow.stream_turn(f"my secret is {PLANTED}", session_id="s-1") as stream:
+        frames = list(stream)
+    assert stream.result == f"You said: my secret is {PLANTED}"  # the caller still gets the reply
+    assert {"conversation_turn_started", "conversation_message_added", "conversation_turn_finished"} <= {
+        f.type for f in frames
+    }
+    for frame in frames:
+        assert PLANTED not in json.dumps(frame.data), f"{frame.type} carries content: {frame.data}"
+    assert PLANTED not in exported_text(capture_off)
+    added = [f for f in frames if f.type == "conversation_message_added"]
+    assert [f.data["role"] for f in added] == ["user", "assistant"]
