@@ -104,6 +104,7 @@ def run_child(endpoint: str, tmp_path: Path, **extra: str) -> subprocess.Complet
     )
 
 
+@pytest.mark.slow
 def test_a_hanging_endpoint_does_not_hold_up_exit(hanging, tmp_path):
     done = run_child(f"http://127.0.0.1:{hanging.port}", tmp_path, FRAMESCOPE_SHUTDOWN_TIMEOUT="1")
     assert done.returncode == 0, done.stderr
@@ -114,6 +115,7 @@ def test_a_hanging_endpoint_does_not_hold_up_exit(hanging, tmp_path):
     assert 1 <= len(losses) <= 3, done.stderr
 
 
+@pytest.mark.slow
 def test_a_closed_port_does_not_hold_up_exit_and_reports_one_summary(tmp_path):
     done = run_child(f"http://127.0.0.1:{closed_port()}", tmp_path)
     assert done.returncode == 0, done.stderr
