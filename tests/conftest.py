@@ -51,6 +51,56 @@ def trace_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     framescope.shutdown()
 
 
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def _user_files() -> dict[str, tuple[int, int]]:
+    """Size and mtime of every file in the checkout's and the working directory's ``.framescope/``."""
+    found: dict[str, tuple[int, int]] = {}
+    for root in {_REPO, Path.cwd()}:
+        folder = root / ".framescope"
+        if folder.is_dir():
+            for path in folder.iterdir():
+                stat = path.stat()
+                found[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_USER_FILES] = _user_files()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Tests never touch the user's files: the run fails if ``.framescope/`` changed under it."""
+    before = session.config.stash.get(_USER_FILES, None)
+    if before is None:
+        return
+    changed = sorted(path for path, state in _user_files().items() if before.get(path) != state)
+    if changed:
+        session.config.get_terminal_writer().line(
+            f"ERROR: the tests wrote to the user's files: {', '.join(changed)}; a test is missing an isolated "
+            "trace file or store (see the _isolated_user_files fixture)", red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_USER_FILES = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_files(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test writes its default trace file and conversation store into a temporary folder.
+
+    A test that configures framescope lazily (no ``configure()``, no fixture) would otherwise
+    append to the checkout's ``.framescope/traces.jsonl``.
+    """
+    folder = tmp_path_factory.mktemp("user-files")
+    monkeypatch.setenv("FRAMESCOPE_TRACE_FILE", str(folder / "traces.jsonl"))
+    monkeypatch.setenv("FRAMESCOPE_CONVERSATION_STORE", str(folder / "conversations.sqlite3"))
+    yield
+    framescope.shutdown()  # a runtime configured lazily in this test must not write on in the next
+
+
 @pytest.fixture(autouse=True)
 def _no_ambient_llm_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The machine's own OpenAI and content-capture settings never leak into a test, nor scripts out of one."""

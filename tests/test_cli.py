@@ -56,7 +56,7 @@ def test_demo_streams_traces_and_replays_identically(trace_file):
     result = CliRunner().invoke(main, ["demo", "--token-delay", "0", "--replay-speed", "0"])
     assert result.exit_code == 0, result.output
     assert "identical" in result.output
-    assert "framescope replay" in result.output
+    assert "replay it again:" in result.output and " replay " in result.output
     for shown in ("flow_routed", "tool_usage_started", "severity_assessed", "rather than the payment gateway"):
         assert shown in result.output
 
@@ -64,12 +64,18 @@ def test_demo_streams_traces_and_replays_identically(trace_file):
 def test_doctor_reports_the_exporter_and_an_unreachable_endpoint(monkeypatch, trace_file):
     result = CliRunner().invoke(main, ["doctor"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output[: result.output.rindex("}") + 1])["exporters"] == ["file"]
+    assert "exporters: ['file']" in result.output and "{" not in result.output  # text only
+    result = CliRunner().invoke(main, ["doctor", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)  # pure JSON, nothing else
+    assert document["settings"]["exporters"] == ["file"] and document["ok"] is True
     framescope.shutdown()
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")
     result = CliRunner().invoke(main, ["doctor"])
     assert result.exit_code == 1
     assert "does not answer" in result.output
+    result = CliRunner().invoke(main, ["doctor", "--json"])
+    assert result.exit_code == 1 and json.loads(result.stdout)["ok"] is False
     framescope.shutdown()
 
 

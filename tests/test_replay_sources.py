@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -608,17 +609,21 @@ def test_json_lines_and_torn_last_line():
     assert info.value.line_number == 1 and info.value.records == []
 
 
-def test_bad_line_in_the_middle_or_complete_bad_last_line_is_not_torn():
-    good = json.dumps(spans_to_otlp_json(parse_otlp_json(load("otlp/trace.json"))))
-    with pytest.raises(TraceFormatError) as info:
-        parse_trace_document(f"{good}\n{{broken\n{good}\n")
-    assert not isinstance(info.value, TornTraceFileError) and "line 2" in str(info.value)
-    with pytest.raises(TraceFormatError) as info:
-        parse_trace_document(f"{good}\n{{broken\n")  # ends with a newline: written whole, just bad
+def test_a_damaged_line_is_skipped_with_a_warning_and_every_intact_line_still_reads(caplog):
+    spans = parse_otlp_json(load("otlp/trace.json"))
+    good = json.dumps(spans_to_otlp_json(spans))
+    with caplog.at_level(logging.WARNING, logger="framescope.replay"):
+        assert parse_trace_document(f"{good}\n{{broken\n{good}\n") == spans + spans
+    assert "line 2" in caplog.text and "not valid JSON" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="framescope.replay"):
+        # ends with a newline: written whole, just bad; not torn
+        assert parse_trace_document(f"{good}\n{{broken\n") == spans
+        assert parse_trace_document(f'{good}\n{{"foo": 1}}\n') == spans
+    assert "line 2" in caplog.text and "foo" in caplog.text
+    with pytest.raises(TraceFormatError, match="line 1.*not a trace file") as info:
+        parse_trace_document('{"foo": 1}\n{"bar": 2}\n')  # no line of it is a trace: refused
     assert not isinstance(info.value, TornTraceFileError)
-    with pytest.raises(TraceFormatError, match="line 2") as info:
-        parse_trace_document(f'{good}\n{{"foo": 1}}\n')
-    assert "foo" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -626,9 +631,9 @@ def test_bad_line_in_the_middle_or_complete_bad_last_line_is_not_torn():
     [
         (b"", "empty"),
         ("   \n", "empty"),
-        (b"hello world", "neither JSON nor a readable protobuf"),
+        (b"hello world", "not a trace: it starts with bytes 68 65.*neither JSON"),
         ("hello", "does not start with"),
-        (b"\xff\xfe\x00\x01", "neither JSON nor a readable protobuf"),
+        (b"\xff\xfe\x00\x01", "not a trace: it starts with bytes ff fe 00 01"),
         ('{"foo": 1}', "unrecognised trace document.*Jaeger v1"),
         ("[1, 2]", r"\[0\]: expected a JSON object"),
         ('{\n"resourceSpans": [\n', "not valid JSON"),

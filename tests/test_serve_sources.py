@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from framescope.testing import spans_to_otlp_json
 from framescope.serve import create_app
+from framescope.testing import spans_to_otlp_json
 from test_replay_fetch import Answer, backend  # noqa: F401 - the local backend fixture
 
 from support.recorded_runs import flow_with_tools

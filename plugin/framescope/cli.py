@@ -19,6 +19,14 @@ except ImportError as exc:  # pragma: no cover - exercised only without the cli 
         "pip install 'framescope[cli]'"
     ) from None
 
+from framescope._cli_support import (
+    check_source,
+    check_speed,
+    check_trace_id,
+    cli_wording,
+    next_steps,
+    stdout_may_close,
+)
 from framescope.render import FrameRenderer, renderer_for
 from framescope.types.jsonl import frame_json_line
 from framescope.types.routing import CHANNELS
@@ -91,18 +99,15 @@ def demo(model: str | None, token_delay: float, replay_speed: float) -> None:
     console.print(f"{verdict}: {len(replayed.frames)} frames replayed, field for field, from the trace")
     console.print()
     console.print("[bold]Next[/bold]")
-    console.print(f"  replay it again:   framescope replay {runtime.trace_file} --trace-id {session.trace_id}")
-    console.print(f"  as JSON lines:     framescope replay {runtime.trace_file} --format jsonl --channel llm")
-    console.print("  see it in Jaeger:  docker compose -f collector-config/compose.yaml up -d, then")
-    console.print("                     OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 framescope demo")
-    console.print(f"                     http://localhost:16686/trace/{session.trace_id}  (Grafana: http://localhost:3000)")
-    console.print("  check the set-up:  framescope doctor")
+    for line in next_steps(runtime.trace_file, session.trace_id, runtime.exporters, runtime.endpoint):
+        click.echo(f"  {line}")  # plain echo: a command is never wrapped mid-way, whatever the width
     if not same:
         sys.exit(1)
 
 
 @main.command()
-def doctor() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document (settings and checks) and nothing else.")
+def doctor(as_json: bool) -> None:
     """Say which exporter and endpoint are in effect and whether they answer."""
     import json
 
@@ -114,12 +119,21 @@ def doctor() -> None:
         runtime = framescope.configure()
     except ValueError as exc:
         raise click.ClickException(f"configuration error: {exc}") from None
-    console.print_json(json.dumps(runtime.describe()))
-    failed = False
-    for check in check_runtime(runtime):
-        mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
-        console.print(f"{mark}  {check.name}: {check.detail}", highlight=False)
-        failed = failed or not check.ok
+    checks = check_runtime(runtime)
+    failed = any(not check.ok for check in checks)
+    if as_json:
+        document = {"settings": runtime.describe(), "ok": not failed,
+                    "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks]}
+        click.echo(json.dumps(document, indent=2))
+    else:
+        settings = runtime.describe()
+        for stats in settings.pop("export"):
+            settings[f"export ({stats.pop('exporter')})"] = ", ".join(f"{k} {v}" for k, v in stats.items())
+        for key, value in settings.items():
+            console.print(f"{key}: {value}", highlight=False, markup=False)
+        for check in checks:
+            mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+            console.print(f"{mark}  {check.name}: {check.detail}", highlight=False)
     if failed:
         sys.exit(1)
 
@@ -143,7 +157,8 @@ def doctor() -> None:
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="HTTP header for the backend.")
 @click.option("--token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None, show_envvar=True,
               help="Bearer token for the backend.")
-@click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds to wait for the backend.")
+@click.option("--timeout", type=float, default=10.0, show_default=True,
+              help="Total seconds allowed to fetch the trace from the backend (retries and the whole body).")
 def replay_command(
     source: str,
     trace_id: str | None,
@@ -171,6 +186,12 @@ def replay_command(
     from framescope import replay
     from framescope.errors import TraceFetchError
 
+    try:
+        check_source(source)
+        check_trace_id(trace_id)
+        check_speed(speed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     is_url = source.startswith(("http://", "https://"))
     fetch: dict[str, Any] = {}
     if is_url:
@@ -178,8 +199,9 @@ def replay_command(
     with _replay_warnings_to_stderr():
         try:
             if list_only:
-                _print_runs(replay.list_runs(source, trace_id, reconstruct=reconstruct, allow_torn=allow_torn,
-                                             **fetch), fmt)
+                runs = replay.list_runs(source, trace_id, reconstruct=reconstruct, allow_torn=allow_torn, **fetch)
+                with stdout_may_close():
+                    _print_runs(runs, fmt)
                 return
             options: dict[str, Any] = {"run_id": run_id, "all_runs": all_runs, "speed": speed, "strict": strict,
                                        "reconstruct": reconstruct}
@@ -188,11 +210,25 @@ def replay_command(
             else:
                 session = replay.from_file(source, trace_id, allow_torn=allow_torn, **options)
         except (OSError, ValueError, TraceFetchError) as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(cli_wording(str(exc))) from None
+        except RecursionError:
+            raise click.ClickException(f"{source} is nested too deeply to be a trace; is it a trace export?") from None
     if session.reconstructed:
         click.echo("note: this trace holds no framescope run; the frames are reconstructed from its "
                    "GenAI spans (best effort, not what a client streamed)", err=True)
-    _print_session(session, channels, fmt)
+    with stdout_may_close():
+        _print_session(session, channels, fmt)
+    if getattr(session, "incomplete", False):
+        raise click.ClickException(
+            f"the replayed run is incomplete (frames with seq {_gaps(session)} are missing: a killed process, "
+            "dropped spans or a torn file); what is there was replayed, but the run's end is unknown"
+        )
+
+
+def _gaps(session: Any) -> str:
+    from framescope.replay.session import describe_gaps
+
+    return describe_gaps(list(getattr(session, "gaps", [])))
 
 
 def _parse_headers(headers: tuple[str, ...]) -> dict[str, str]:
@@ -255,7 +291,7 @@ def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) 
             renderer.finish()
         out.flush()
         what = "was cancelled" if "cancelled" in type(exc).__name__.lower() else "failed"
-        raise click.ClickException(f"the replayed run {what}: {exc}") from None
+        raise click.ClickException(cli_wording(f"the replayed run {what}: {exc}")) from None
     if renderer is not None:
         renderer.finish()
 

@@ -36,6 +36,9 @@ def check_runtime(runtime: TelemetrySetup, timeout_s: float = 2.0) -> list[Check
 
 def _check_file(path: Path) -> Check:
     directory = path.parent
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        return Check("trace file", False, f"{path} is {kind}; set FRAMESCOPE_TRACE_FILE to a file path")
     if path.exists():
         writable = os.access(path, os.W_OK)
         note = "" if writable else " NOT writable"

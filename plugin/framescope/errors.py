@@ -237,6 +237,14 @@ class ReplayError(FramescopeError, ValueError):
 class IncompleteTraceError(ReplayError):
     """The trace is missing frames (dropped spans, a partial or torn trace) and strict mode is on."""
 
+
+class ReplayedRunIncomplete(FramescopeError, RuntimeError):
+    """The replayed run is missing frames (a killed process, dropped spans, a torn file), so its
+    outcome is unknown: ``result`` raises this instead of passing a partial run off as finished.
+
+    ``gaps`` are the missing ``seq`` ranges, inclusive.
+    """
+
     def __init__(self, message: str, gaps: list[tuple[int, int]]) -> None:
         self.gaps = gaps
         super().__init__(message)

@@ -32,6 +32,7 @@ from typing import Any
 
 from framescope.errors import ConversationStoreError
 from framescope.experimental._models import ConversationMessage
+from framescope.experimental._store_errors import connect, is_damage, store_error
 
 #: Marks a database as a framescope conversation store ("FSCV"), so another program's
 #: SQLite file is refused instead of being written into.
@@ -127,10 +128,9 @@ class _SessionLock:
 class ConversationStore:
     """A SQLite transcript store: a file path, or ``":memory:"`` (one process, for tests).
 
-    Opening checks the file first and raises :class:`ConversationStoreError` without
-    writing anything when it is not a framescope store (corrupted, or another program's
-    database).  One connection per store, used under a lock; concurrent processes are
-    serialized by SQLite's own locking (``BEGIN IMMEDIATE`` with a busy timeout).
+    Opening checks the file first and raises :class:`ConversationStoreError` (naming the real
+    cause: damage, another program's database, read-only, full) without writing anything.
+    One connection, used under a lock; processes are serialized by ``BEGIN IMMEDIATE``.
     """
 
     def __init__(self, path: str | os.PathLike[str] = MEMORY) -> None:
@@ -141,16 +141,13 @@ class ConversationStore:
         #: the last finished turn this process knows of, per session (decides whether a
         #: turn reports a transcript loaded from the store)
         self._known: dict[str, int] = {}
-        if self.path != MEMORY:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        except sqlite3.Error as exc:
-            raise ConversationStoreError(f"cannot open the conversation store {self.path}: {exc}") from exc
+        self._conn = connect(self.path, in_memory=self.path == MEMORY)
         try:
             self._check_and_prepare()
-        except BaseException:
+        except BaseException as exc:
             self._conn.close()
+            if isinstance(exc, sqlite3.Error):  # not damage (refused above): read-only, full, locked
+                raise store_error(self.path, "open", exc) from exc
             raise
 
     def __repr__(self) -> str:
@@ -170,6 +167,8 @@ class ConversationStore:
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise  # read-only, full, locked: not damage, named by the caller
             raise self._refuse(f"SQLite cannot read it ({exc})") from None
         if app_id == 0 and not tables:
             self._create()
@@ -212,13 +211,16 @@ class ConversationStore:
     def _transaction(self, begin: str, *, on_failure: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
             conn = self._conn
-            conn.execute(begin)
             try:
+                conn.execute(begin)
                 yield conn
-            except BaseException:
-                conn.execute(on_failure)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(on_failure)
+                if isinstance(exc, sqlite3.OperationalError):  # full disk, read-only, locked: name it
+                    raise store_error(self.path, "write to" if "IMMEDIATE" in begin else "read", exc) from exc
                 raise
-            conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

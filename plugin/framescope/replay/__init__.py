@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, TypedDict, Unpack, overload
@@ -28,7 +29,7 @@ from framescope.replay.reconstruct import reconstruct_runs
 from framescope.replay.records import SpanRecord, normalize_trace_id
 from framescope.replay.remote import DEFAULT_TIMEOUT, fetch_records, find_traces
 from framescope.replay.session import AsyncReplaySession, ReplaySession, describe_gaps, replay_runs
-from framescope.replay.sources.detect import parse_trace_document
+from framescope.replay.sources.detect import read_trace_file
 
 logger = logging.getLogger("framescope.replay")
 
@@ -54,6 +55,9 @@ Source = str | os.PathLike[str] | Iterable[SpanRecord]
 
 def load_records(path: str | os.PathLike[str], *, allow_torn: bool = False) -> list[SpanRecord]:
     """Parse a trace file of any accepted format into span records."""
+    scheme = re.match(r"^([a-zA-Z][a-zA-Z0-9+.\-]*)://", str(path))
+    if scheme and scheme.group(1).lower() not in ("http", "https"):
+        raise ValueError(f"{path}: {scheme.group(1)}:// is not supported; pass a trace file or an http(s) backend URL")
     file = Path(path)
     if not file.exists():
         raise FileNotFoundError(
@@ -63,9 +67,8 @@ def load_records(path: str | os.PathLike[str], *, allow_torn: bool = False) -> l
     if file.is_dir():
         raise IsADirectoryError(f"{file} is a directory; pass the trace file inside it")
     try:
-        content = file.read_bytes()
-        with paused_gc():
-            return parse_trace_document(content)
+        with file.open("rb") as stream, paused_gc():
+            return read_trace_file(stream)
     except TornTraceFileError as exc:
         if not allow_torn:
             raise TornTraceFileError(

@@ -8,6 +8,7 @@ meant, so the runs can be listed (start time, frame count, top-level type) and c
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from framescope.replay.records import normalize_trace_id
 from framescope.replay.session import ReplayError, describe_gaps
 
 __all__ = ["RunInfo", "describe_run", "select_run", "select_runs"]
+
+_HEX_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,8 @@ class RunInfo:
     failed: bool
     cancelled: bool
     reconstructed: bool
+    #: False when frames are missing (a killed process, dropped spans): the run's end is unknown
+    complete: bool = True
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -45,7 +50,7 @@ class RunInfo:
 
     def describe(self) -> str:
         started = self.started_at.isoformat(timespec="milliseconds") if self.started_at else "?"
-        state = "failed" if self.failed else "cancelled" if self.cancelled else "ok"
+        state = "failed" if self.failed else "cancelled" if self.cancelled else "ok" if self.complete else "incomplete"
         extra = f"  gaps: {describe_gaps(list(self.gaps))}" if self.gaps else ""
         marker = "  (reconstructed)" if self.reconstructed else ""
         return (
@@ -67,6 +72,7 @@ def describe_run(run: DecodedRun, *, reconstructed: bool = False) -> RunInfo:
         failed=run.failed,
         cancelled=run.cancelled,
         reconstructed=reconstructed,
+        complete=not run.gaps,
     )
 
 
@@ -89,13 +95,15 @@ def select_runs(
         raise ValueError("pass either run_id (one run) or all_runs=True (every run), not both")
     candidates = runs
     if trace_id is not None:
+        if not isinstance(trace_id, str) or not _HEX_ID.match(trace_id.strip()):
+            raise ValueError(f"trace id {trace_id!r} is not a trace id: use up to 32 hex characters (0-9, a-f)")
         wanted = normalize_trace_id(trace_id)
         candidates = [run for run in runs if wanted in run.trace_ids]
         if not candidates:
-            known = sorted({t for run in runs for t in run.trace_ids})
-            shown = ", ".join(known[-5:])
+            known = list(dict.fromkeys(t for run in reversed(runs) for t in run.trace_ids))  # newest first
+            shown = ", ".join(known[:5])
             raise ReplayError(
-                f"trace {wanted} is not in {source}; it holds {len(known)} trace(s), the newest: {shown}"
+                f"trace {wanted} is not in {source}; it holds {len(known)} trace(s), newest first: {shown}"
             )
     if run_id is not None:
         chosen = [run for run in candidates if run.run_id == run_id]
@@ -104,7 +112,7 @@ def select_runs(
                 f"run {run_id!r} is not in {source}"
                 + (f" (trace {trace_id})" if trace_id else "")
                 + f"; runs there: {', '.join(run.run_id for run in candidates[-10:])}"
-                + " (list them with framescope replay --list)"
+                + f" (list them with: framescope replay {source if ' ' not in source else 'SOURCE'} --list)"
             )
         return chosen[:1]
     if all_runs:

@@ -35,6 +35,8 @@ class ListFeed:
         self._started_at: float | None = None
         self.result = result
         self.error = error
+        #: set by replay when the run is missing frames: ``result`` raises it, iteration does not
+        self.incomplete: BaseException | None = None
         self.cancelled = False
         self.trace_id = trace_id
         self.run_id: str | None = None

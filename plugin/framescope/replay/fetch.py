@@ -10,6 +10,10 @@ Failures are :class:`TraceFetchError` (or :class:`TraceNotFoundError`) naming th
 what to do.  Connection errors and 5xx answers are retried with exponential backoff;
 a read timeout is not (a slow backend would only get slower), it fails with a clear
 message instead.  Retrying is a dozen lines here, not worth a dependency.
+
+``timeout`` is the *total* deadline of one operation (every attempt, retry pause and the
+whole body), and bodies are limited in size after decompression (``max_bytes``, default
+``FRAMESCOPE_MAX_TRACE_BYTES``, 128 MiB): see :mod:`.bounded_http` and :mod:`.limits`.
 """
 
 from __future__ import annotations
@@ -24,11 +28,14 @@ from urllib.parse import urlsplit
 
 try:
     import httpx
+
+    from framescope.replay.bounded_http import ACCEPT_ENCODING, BodyTooLarge, DeadlinePassed, get_within
 except ImportError:  # fetching is the 'backends' extra; files replay without it
     httpx = None  # type: ignore[assignment]
 
 from framescope.errors import TraceFetchError, TraceFormatError, TraceNotFoundError
 from framescope.replay._gc import paused_gc
+from framescope.replay.limits import max_trace_bytes
 from framescope.replay.records import SpanRecord, normalize_trace_id
 from framescope.replay.sources.detect import parse_trace_document
 
@@ -128,12 +135,18 @@ class TraceFetcher:
         backoff: float = 0.5,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        max_bytes: int | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
         self.backend: Backend = detect_backend(base_url) if backend == "auto" else backend
+        if not timeout > 0:
+            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         self.timeout = timeout
+        self.max_bytes = max_bytes if max_bytes is not None else max_trace_bytes()
+        self._deadline = time.monotonic() + timeout
+        self._attempts = 0
         self.retries = max(0, retries)
         self.backoff = backoff
         self._sleep = sleep
@@ -143,7 +156,7 @@ class TraceFetcher:
                 "pip install 'framescope[backends]' (replaying files needs nothing more)",
                 url=self.base_url,
             )
-        all_headers = {"Accept": "application/json"}
+        all_headers = {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         all_headers.update(headers or {})
@@ -167,6 +180,7 @@ class TraceFetcher:
         if not isinstance(trace_id, str) or not _HEX_ID.match(trace_id.strip()):
             raise ValueError(f"trace id must be up to 32 hex characters, got {trace_id!r}")
         trace_id = normalize_trace_id(trace_id)
+        self._deadline = time.monotonic() + self.timeout
         tried: list[str] = []
         for path, params in _endpoints(self.backend, trace_id):
             response = self._get(path, params)
@@ -216,6 +230,7 @@ class TraceFetcher:
         limit: int = 20,
     ) -> list[str]:
         """Trace ids (32 hex chars, padded) matching a TraceQL query or attribute values."""
+        self._deadline = time.monotonic() + self.timeout
         query = traceql if traceql is not None else build_traceql(attributes or {})
         params: dict[str, str] = {"q": query, "limit": str(limit)}
         start_s, end_s = _to_seconds(start), _to_seconds(end)
@@ -244,6 +259,7 @@ class TraceFetcher:
         """Trace ids matching a Jaeger v1 search (service is required by Jaeger)."""
         if not service:
             raise ValueError("Jaeger search needs a service name")
+        self._deadline = time.monotonic() + self.timeout
         params: dict[str, str] = {"service": service, "limit": str(limit)}
         if operation:
             params["operation"] = operation
@@ -286,29 +302,52 @@ class TraceFetcher:
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = self._client.get(path, params=params)
+                response = get_within(self._client, path, params, deadline=self._deadline, max_bytes=self.max_bytes)
+            except BodyTooLarge as exc:
+                raise TraceFetchError(
+                    f"{url}: {exc}; raise FRAMESCOPE_MAX_TRACE_BYTES (or max_bytes=) if the trace really is "
+                    "that large", url=url, status_code=exc.status_code,
+                ) from None
+            except DeadlinePassed:
+                raise self._deadline_error(url) from None
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-                if last:
+                delay = self._delay(attempt, None)
+                if last or not self._time_for(delay):
                     raise TraceFetchError(
-                        f"could not reach {url} after {attempts} attempts ({exc.__class__.__name__}: "
+                        f"could not reach {url} after {attempt + 1} attempt{'s' if attempt else ''} "
+                        f"({exc.__class__.__name__}: "
                         f"{exc}); is the backend running and is the URL right?",
                         url=url,
                     ) from exc
-                self._sleep(self._delay(attempt, None))
+                self._pause(delay)
                 continue
-            except httpx.TimeoutException as exc:
-                raise TraceFetchError(
-                    f"{url} did not answer within {self.timeout}s ({exc.__class__.__name__}); "
-                    "pass a larger timeout= or check the backend's load",
-                    url=url,
-                ) from exc
+            except httpx.TimeoutException:
+                raise self._deadline_error(url) from None
             except httpx.HTTPError as exc:
                 raise TraceFetchError(f"request to {url} failed: {exc}", url=url) from exc
             if response.status_code in _RETRY_STATUS and not last:
-                self._sleep(self._delay(attempt, response.headers.get("Retry-After")))
-                continue
+                delay = self._delay(attempt, response.headers.get("Retry-After"))
+                if self._time_for(delay):
+                    self._pause(delay)
+                    continue
+            self._attempts = attempt + 1
             return response
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _time_for(self, delay: float) -> bool:
+        """Whether a retry after ``delay`` seconds still fits before the deadline."""
+        return self._deadline - time.monotonic() > delay
+
+    def _pause(self, delay: float) -> None:
+        """Sleep before a retry, never past the deadline (the next attempt then fails at once)."""
+        self._sleep(max(0.0, min(delay, self._deadline - time.monotonic())))
+
+    def _deadline_error(self, url: str) -> TraceFetchError:
+        return TraceFetchError(
+            f"{url} did not send its whole answer within {self.timeout:g}s (the total time allowed); "
+            "pass a larger timeout (--timeout) or check the backend's load",
+            url=url,
+        )
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after and retry_after.strip().isdigit():
@@ -325,7 +364,8 @@ class TraceFetcher:
             hint = "pass token= (bearer) or headers= with the credentials the backend expects"
         elif code >= 500:
             hint = (
-                f"the backend kept failing after {self.retries + 1} attempts; check its logs "
+                f"the backend kept failing after {self._attempts} attempt{'s' if self._attempts != 1 else ''}; "
+                "check its logs "
                 "or retry later"
             )
         else:

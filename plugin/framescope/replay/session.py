@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from framescope.errors import IncompleteTraceError, ReplayedRunCancelled, ReplayedRunFailed, ReplayError
+from framescope.errors import (
+    IncompleteTraceError,
+    ReplayedRunCancelled,
+    ReplayedRunFailed,
+    ReplayedRunIncomplete,
+    ReplayError,
+)
 from framescope.replay.decode import DecodedRun
 from framescope.replay.feed import ListFeed
 from framescope.types.streaming import AsyncStreamSession, StreamSession
@@ -29,6 +35,8 @@ class _ReplayInfo:
     """
 
     gaps: list[tuple[int, int]]
+    #: True when a replayed run is missing frames; ``result`` then raises ReplayedRunIncomplete
+    incomplete: bool
     run_gaps: dict[str, list[tuple[int, int]]]
     reconstructed: bool
     trace_ids: list[str]
@@ -51,12 +59,25 @@ def _outcome(run: DecodedRun) -> tuple[Any, BaseException | None]:
         return None, ReplayedRunCancelled(
             "the original run was cancelled by its consumer before it finished; it has no result"
         )
+    if run.gaps:  # a missing opener makes nested frames look top-level: the outcome is unknown
+        return None, None
     opener = next((frame for frame in run.frames if frame.id == last.parent_id), None)
     top_level = last.parent_id is None or (opener is not None and opener.parent_id is None)
     if top_level and last.type.endswith(("_failed", "_error")):
         data = last.data
         return None, ReplayedRunFailed(str(data.get("error_type", "Error")), str(data.get("error", "")))
     return run.result, None
+
+
+def _incomplete(run: DecodedRun) -> ReplayedRunIncomplete | None:
+    """The error ``result`` raises for a run missing frames (its outcome is unknown), else None."""
+    if not run.gaps:
+        return None
+    return ReplayedRunIncomplete(
+        f"run {run.run_id} is incomplete: frames with seq {describe_gaps(run.gaps)} are missing from the "
+        "trace (a killed process, dropped spans or a torn file), so it has no known result",
+        list(run.gaps),
+    )
 
 
 def _check_strict(runs: list[DecodedRun]) -> None:
@@ -119,6 +140,8 @@ def replay_runs(
         AsyncReplaySession(feed) if asynchronous else ReplaySession(feed)
     )
     feed.run_id = last.run_id if len(runs) == 1 else None
+    feed.incomplete = _incomplete(last) if error is None else None
+    session.incomplete = any(run.gaps for run in runs)
     session.gaps = [gap for run in runs for gap in run.gaps]
     session.run_gaps = {run.run_id: list(run.gaps) for run in runs if run.gaps}
     session.reconstructed = reconstructed

@@ -35,7 +35,9 @@ from framescope._extras import require_grpc_exporter
 from framescope._version import __version__
 from framescope.errors import ConfigurationError
 from framescope.telemetry.export_guard import CountingBatchSpanProcessor, CountingSpanExporter, ExportStats
+from framescope.telemetry.loss_report import loss_report, quiet_sdk_exporter_logs
 from framescope.telemetry.processor import FrameSpanProcessor
+from framescope.telemetry.shutdown import run_with_deadline, shutdown_deadline_s
 
 logger = logging.getLogger("framescope")
 
@@ -158,6 +160,7 @@ def _build(
     if capture_message_content is None:
         capture_message_content = _env_flag("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", True)
     processor = FrameSpanProcessor()
+    loss_report.reset()  # a new runtime reports its own losses from the first one
     if _env_flag("OTEL_SDK_DISABLED", False):
         return TelemetrySetup(processor, None, None, False, queue_size=queue_size,
                        capture_message_content=capture_message_content)
@@ -170,7 +173,8 @@ def _build(
     owns = provider is None
     if provider is None:
         name = service_name or os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME
-        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        # shutdown_on_exit=False: our own atexit shutdown is bounded, the SDK's is not.
+        provider = TracerProvider(resource=Resource.create({"service.name": name}), shutdown_on_exit=False)
     runtime = TelemetrySetup(processor, None, provider, owns, queue_size=queue_size,
                       capture_message_content=capture_message_content)
     provider.add_span_processor(processor)
@@ -284,6 +288,7 @@ def _make_exporter(
             "(OTEL_EXPORTER_OTLP_PROTOCOL)"
         )
     runtime.protocol = protocol
+    quiet_sdk_exporter_logs()  # retries are counted in framescope's loss summary, not printed
     runtime.endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
         "OTEL_EXPORTER_OTLP_ENDPOINT"
     ) or ("http://localhost:4317" if protocol == "grpc" else "http://localhost:4318")
@@ -330,22 +335,38 @@ def shutdown() -> None:
 
 
 def _shutdown_locked() -> None:
+    """Flush and close under one deadline (telemetry.shutdown): a dead endpoint never holds up exit."""
     global _runtime
     runtime = _runtime
     _runtime = None
     if runtime is None:
         return
+    deadline_s = shutdown_deadline_s()
+    finished = run_with_deadline(lambda: _close_exporters(runtime, deadline_s), deadline_s, "shutting down")
+    if not runtime.owns_provider and runtime.provider is not None:
+        _detach(runtime.provider, runtime._added_processors)
+    if not finished:
+        for processor, stats in zip(runtime._added_processors[1:], runtime.export_stats, strict=False):
+            queued = len(getattr(processor, "_queue", None) or ())
+            if queued:
+                loss_report.lost(stats.exporter, "shutdown", queued)
+        logger.warning(
+            "framescope stopped waiting for its exporters after %gs at shutdown; set FRAMESCOPE_SHUTDOWN_TIMEOUT "
+            "to wait longer", deadline_s,
+        )
+    loss_report.flush()
+
+
+def _close_exporters(runtime: TelemetrySetup, deadline_s: float) -> None:
     for processor in runtime._added_processors:
         try:
-            processor.force_flush(5000)
+            processor.force_flush(int(deadline_s * 1000))
             processor.shutdown()
         except Exception:  # shutting down must never raise at interpreter exit
             logger.warning("framescope: a span processor failed to shut down", exc_info=True)
-    if not runtime.owns_provider and runtime.provider is not None:
-        _detach(runtime.provider, runtime._added_processors)
     if runtime.owns_meter_provider:
         try:
-            runtime.meter_provider.shutdown()
+            runtime.meter_provider.shutdown(timeout_millis=deadline_s * 1000)
         except Exception:
             logger.warning("framescope: the meter provider failed to shut down", exc_info=True)
 

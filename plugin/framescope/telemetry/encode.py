@@ -38,6 +38,7 @@ from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from framescope.telemetry import semconv
+from framescope.telemetry.errors_recording import record_error
 from framescope.telemetry.wire import (
     BATCH_EVENT,
     CANCELLED,
@@ -144,6 +145,8 @@ class RunRecorder:
         self._lazy_root: LifecycleSpan | None = None
         self._last_scope: LifecycleSpan | None = None
         self._tokens: _TokenRun | None = None
+        #: False with content capture off: exceptions are recorded by type only.
+        self.capture_content = True
 
     # -- public operations -----------------------------------------------------------
     def open(self, frame: StreamFrame, scope: LifecycleSpan) -> None:
@@ -180,6 +183,11 @@ class RunRecorder:
         self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
         self._last_scope = scope
 
+    def placeholder(self, frame: StreamFrame, scope: LifecycleSpan | None, reason: str) -> None:
+        """Record ``frame`` with ``{"$unencodable": reason}`` as its data, if it is not recorded yet."""
+        if self._count == frame.seq:
+            self.event(frame.model_copy(update={"data": {"$unencodable": reason}}), scope)
+
     def close(self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None) -> None:
         """Record the closing frame of ``scope`` and end its span."""
         self.event(frame, scope)
@@ -189,8 +197,7 @@ class RunRecorder:
             return
         span.set_attributes(semconv.closer_attributes(frame.type, frame.data))
         if error is not None:
-            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            span.record_exception(error)
+            record_error(span, error, frame.data.get("error"), self.capture_content)
         self._end(scope, to_unix_us(frame.timestamp) * 1000)
 
     def abandon(self, scope: LifecycleSpan, reason: str) -> None:

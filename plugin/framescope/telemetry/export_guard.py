@@ -2,8 +2,8 @@
 
 The SDK's ``BatchSpanProcessor`` drops spans when its queue is full, and an exporter that
 fails after its retries loses a batch; neither says how many in total.  These wrappers keep
-the counts (``ExportStats``, shown by ``framescope doctor``), log a warning with the running
-totals each time spans are lost, and feed the ``framescope.spans.dropped`` metric.  A failing
+the counts (``ExportStats``, shown by ``framescope doctor``), report losses in one
+rate-limited summary (:mod:`.loss_report`), and feed the ``framescope.spans.dropped`` metric.  A failing
 exporter never raises into the run: the SDK calls it from its own worker thread.
 """
 
@@ -17,6 +17,8 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+
+from framescope.telemetry.loss_report import loss_report
 
 logger = logging.getLogger("framescope.export")
 
@@ -64,12 +66,7 @@ class CountingSpanExporter(SpanExporter):
                 stats.spans_exported += len(spans)
                 return result
             stats.spans_failed += len(spans)
-            total = stats.spans_failed
-        logger.warning(
-            "framescope: the %s exporter failed to export %d span(s) after its retries "
-            "(%d lost so far); check that the endpoint is up (framescope doctor)",
-            stats.exporter, len(spans), total,
-        )
+        loss_report.lost(stats.exporter, "export_failed", len(spans))  # one rate-limited summary
         if self.metrics is not None:
             self.metrics.spans_dropped(len(spans), "export_failed")
         return result
@@ -99,13 +96,7 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
             stats = self.stats
             with stats._lock:
                 stats.spans_dropped_queue_full += 1
-                total = stats.spans_dropped_queue_full
-            logger.warning(
-                "framescope: the %s export queue is full (%d spans); dropped a span "
-                "(%d dropped so far). The backend is slower than the run: raise "
-                "OTEL_BSP_MAX_QUEUE_SIZE or check the exporter",
-                stats.exporter, self._max_queue, total,
-            )
+            loss_report.lost(stats.exporter, "queue_full", 1)
             if self.metrics is not None:
                 self.metrics.spans_dropped(1, "queue_full")
         super().on_end(span)

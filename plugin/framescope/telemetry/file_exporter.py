@@ -5,6 +5,9 @@ format the OpenTelemetry Collector's file exporter writes, so the file can be re
 framescope, sent on with ``otelcol``'s file receiver, or read by anything that reads OTLP.
 Each batch is one line, written with one ``O_APPEND`` write: a process killed mid-run
 leaves every finished line readable (at worst the last line is torn, which replay reports).
+A write that fails part-way (a full disk) is cut back to where the line began, and a line
+is never appended to a torn one left by a killed writer, so one failure never makes the
+lines around it unreadable (:mod:`framescope.telemetry.safe_append`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from google.protobuf.json_format import MessageToDict
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from framescope.telemetry.safe_append import append_line
 
 logger = logging.getLogger("framescope.file_exporter")
 
@@ -48,7 +53,7 @@ class OtlpJsonFileExporter(SpanExporter):
     def _open(self) -> int:
         if self._fd is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         return self._fd
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -63,10 +68,12 @@ class OtlpJsonFileExporter(SpanExporter):
                 if size and size + len(data) > self.max_bytes:
                     fd = self._rotate()
                 # One O_APPEND write per line: processes sharing the file never interleave lines.
-                written = os.write(fd, data)
-                while written < len(data):  # a short write (full disk, signal): finish the line
-                    written += os.write(fd, data[written:])
+                append_line(fd, data)
             return SpanExportResult.SUCCESS
+        except OSError as exc:  # a full disk, a read-only mount: one line, no traceback; the file stays whole
+            logger.warning("framescope could not write %d span(s) to %s (%s); the file is left as it was",
+                           len(spans), self.path, exc)
+            return SpanExportResult.FAILURE
         except Exception:  # counted and reported by the CountingSpanExporter around this one
             logger.warning(
                 "framescope could not write %d span(s) to %s; check that the directory is "

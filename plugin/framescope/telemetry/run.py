@@ -16,6 +16,7 @@ context variables, so concurrent runs in threads or tasks never see each other's
 from __future__ import annotations
 
 import contextvars
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -29,8 +30,10 @@ from opentelemetry import trace
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
 from framescope.telemetry.encode import LifecycleSpan, RunRecorder
 from framescope.types._feed import FrameQueue, StreamClosed
+from framescope.types.content import strip_content
 from framescope.types.payload import clean_text, json_safe_data
-from framescope.types.routing import channel_for
+from framescope.types.redaction import redact_text
+from framescope.types.routing import TOKEN_TYPES, channel_for
 from framescope.types.streaming import StreamFrame, make_frame
 
 _current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
@@ -42,6 +45,7 @@ _current_lifecycle: contextvars.ContextVar[LifecycleSpan | None] = contextvars.C
 
 _utc = UTC
 _now = datetime.now
+logger = logging.getLogger("framescope")
 
 CANCELLED_REASON = "cancelled: the stream was closed by its consumer"
 
@@ -59,6 +63,7 @@ class Run:
         "processor",
         "recorder",
         "trace_id",
+        "capture",
         "__weakref__",
     )
 
@@ -79,6 +84,8 @@ class Run:
         self.sinks = sinks or []
         self.processor = runtime.processor
         self.trace_id: str | None = None
+        #: False with OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false (telemetry.content)
+        self.capture = runtime.capture_message_content
         self.recorder: RunRecorder | None = None
         if runtime.tracer is not None:
             self.recorder = RunRecorder(
@@ -88,6 +95,7 @@ class Run:
                 span_attributes,
                 links,
             )
+            self.recorder.capture_content = self.capture
         for sink in self.sinks:
             sink.run_id = self.run_id
 
@@ -132,32 +140,59 @@ class Run:
         return frame
 
     def emit(self, type_: str, data: dict[str, Any], scope: LifecycleSpan | None, namespace: list[str]) -> StreamFrame:
+        if not self.capture and type_ not in TOKEN_TYPES:
+            data = strip_content(data)
         with self._lock:
             frame = self._make(type_, data, namespace, scope.opener_id if scope else None)
             if self.recorder is not None:
-                self.recorder.event(frame, scope)
+                self._record(self.recorder.event, frame, scope)
             self.processor.on_frame(self, frame)
         return frame
 
     def open(self, type_: str, data: dict[str, Any], scope: LifecycleSpan) -> StreamFrame:
+        if not self.capture:
+            data = strip_content(data)
         parent = scope.parent
         with self._lock:
             frame = self._make(type_, data, scope.namespace, parent.opener_id if parent else None)
             scope.opener_id = frame.id
             if self.recorder is not None:
-                self.recorder.open(frame, scope)
+                self._record(self.recorder.open, frame, scope)
             self.processor.on_frame(self, frame)
         return frame
 
     def close(
         self, type_: str, data: dict[str, Any], scope: LifecycleSpan, error: BaseException | None = None
     ) -> StreamFrame:
+        if not self.capture:
+            data = strip_content(data)
         with self._lock:
             frame = self._make(type_, data, scope.namespace, scope.opener_id)
             if self.recorder is not None:
-                self.recorder.close(frame, scope, error)
+                self._record(self.recorder.close, frame, scope, error)
             self.processor.on_frame(self, frame)
         return frame
+
+    def _record(self, write: Callable[..., None], frame: StreamFrame, *args: Any) -> None:
+        """Write ``frame`` into the trace; a failure there never fails the run or costs the frame.
+
+        The frame still reaches every live session (its ``seq`` is used, so there is no hole
+        in the stream); the trace gets it with ``{"$unencodable": "<why>"}`` as its data (or,
+        if even that fails, replay reports it missing), and the cause is logged.
+        """
+        try:
+            write(frame, *args)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {redact_text(str(exc))}"[:300]
+            logger.warning(
+                "framescope could not record frame %s (%s) of run %s in the trace (%s); the live "
+                "stream has it, the trace holds a placeholder", frame.seq, frame.type, self.run_id, reason,
+            )
+            if self.recorder is not None and write == self.recorder.event:
+                try:
+                    self.recorder.placeholder(frame, args[0], reason)
+                except Exception:  # nothing more to do: replay reports the gap
+                    pass
 
     def abandon(self, scope: LifecycleSpan, reason: str) -> None:
         if self.recorder is not None:
@@ -317,7 +352,7 @@ def lifecycle(
         raise
     except BaseException as exc:
         payload = json_safe_data(handle.data)
-        payload["error"] = str(exc) or type(exc).__name__
+        payload["error"] = _error_text(exc)
         payload["error_type"] = type(exc).__name__
         try:
             run.close(failed, payload, scope, exc)
@@ -334,6 +369,15 @@ def lifecycle(
         if otel_token is not None:
             otel_context.detach(otel_token)
         _current_lifecycle.reset(scope_token)
+
+
+def _error_text(exc: BaseException) -> str:
+    """The message of ``exc`` as a frame records it: secrets redacted, never raising."""
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not replace the real failure
+        text = ""
+    return redact_text(clean_text(text)) or type(exc).__name__
 
 
 @contextmanager

@@ -12,10 +12,18 @@ turned into its JSON form once, at emit time (docs/frames.md states the rule):
 * ``NaN``/``Infinity`` (which JSON cannot hold) -> the strings ``"NaN"``, ``"Infinity"``,
   ``"-Infinity"``;
 * lone surrogates in strings (which UTF-8, and so JSON on the wire, cannot hold) -> U+FFFD;
-* anything else -> ``{"$repr": repr(value)}`` (truncated to 1,000 characters);
-* values under a secret-looking key (``api_key``, ``authorization``, ``password``, ...)
-  -> ``"[REDACTED]"``, so credentials never reach a frame or a span;
-* containers nested deeper than 64 levels or cyclic -> ``{"$repr": ...}``.
+* ints of more than 4,000 digits (which Python will not turn into decimal text) ->
+  ``{"$bigint": "<hex>"}``, exact (``int(text, 16)`` reads it back);
+* anything else -> ``{"$repr": repr(value)}`` (truncated to 1,000 characters, secrets redacted);
+* secrets (:mod:`framescope.types.redaction`): values under a secret-looking key (matched
+  after normalising case, separators and spaces: ``api_key``, ``X-Auth-Token``,
+  ``aws_secret_access_key``, ...) -> ``"[REDACTED]"``; every value of a ``*headers`` mapping
+  except harmless ones (``content-type``, ``accept``, ``user-agent``...) -> ``"[REDACTED]"``;
+  secret shapes inside strings (URL userinfo and secret query parameters, ``Bearer ...``,
+  ``sk-...``, JWTs...) -> ``[REDACTED]``;
+* containers nested deeper than 64 levels -> ``{"$truncated": "nested deeper than 64 levels"}``,
+  cycles -> ``{"$cycle": "<type>"}``: neither repeats any content, so depth never gets a
+  secret past redaction.
 """
 
 from __future__ import annotations
@@ -29,28 +37,12 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
-REDACTED = "[REDACTED]"
-SECRET_KEYS = frozenset(
-    {
-        "api_key",
-        "apikey",
-        "api-key",
-        "x-api-key",
-        "authorization",
-        "proxy-authorization",
-        "password",
-        "passwd",
-        "secret",
-        "client_secret",
-        "access_token",
-        "refresh_token",
-        "id_token",
-        "cookie",
-        "set-cookie",
-        "openai_api_key",
-    }
-)
+from framescope.types.redaction import REDACTED, is_secret_key, normalise_key, redact_text
+
 _MAX_DEPTH = 64
+_BIG_INT = 10**4000  # below sys.get_int_max_str_digits() (4300), so int -> str never raises
+_SAFE_HEADERS = frozenset({"accept", "acceptencoding", "acceptlanguage", "contenttype", "contentlength",
+                           "useragent", "xrequestid", "xscopeorgid", "connection", "host"})
 _SCALARS = (int, bool, type(None))
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
@@ -79,22 +71,31 @@ def json_safe_data(data: Any) -> dict[str, Any]:
 def json_safe(value: Any, _depth: int = 0, _seen: frozenset[int] = frozenset()) -> Any:
     """Return the JSON form of ``value`` (a new structure; the input is never mutated)."""
     if isinstance(value, str):
-        return clean_text(value)
+        return redact_text(clean_text(value))
     if isinstance(value, _SCALARS):
+        if isinstance(value, int) and (value >= _BIG_INT or value <= -_BIG_INT):
+            return {"$bigint": hex(value)}
         return value
     if isinstance(value, float):
         if math.isfinite(value):
             return value
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-    if _depth >= _MAX_DEPTH or id(value) in _seen:
-        return {"$repr": _short_repr(value)}
+    if id(value) in _seen:
+        return {"$cycle": type(value).__name__}
+    if _depth >= _MAX_DEPTH:
+        return {"$truncated": f"nested deeper than {_MAX_DEPTH} levels"}
     if isinstance(value, dict):
         seen = _seen | {id(value)}
         out: dict[str, Any] = {}
         for key, item in value.items():
             name = clean_text(key) if isinstance(key, str) else _key_text(key)
-            if name.lower() in SECRET_KEYS:
+            if item is not None and not isinstance(item, bool) and is_secret_key(name):
                 out[name] = REDACTED
+            elif isinstance(item, dict) and normalise_key(name).endswith("headers"):
+                out[name] = {
+                    str(k): (json_safe(v, _depth + 2, seen) if normalise_key(str(k)) in _SAFE_HEADERS else REDACTED)
+                    for k, v in item.items()
+                }
             else:
                 out[name] = json_safe(item, _depth + 1, seen)
         return out
@@ -135,12 +136,20 @@ def _short_repr(value: Any) -> str:
         text = repr(value)
     except Exception as exc:  # repr itself can fail on broken objects
         text = f"<unrepresentable {type(value).__name__}: {type(exc).__name__}>"
+    text = redact_text(text)
     return text if len(text) <= 1000 else text[:997] + "..."
 
 
 def dumps(value: Any) -> str:
-    """Compact JSON for span attributes; valid UTF-8 even when strings hold lone surrogates."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON for span attributes; valid UTF-8 even when strings hold lone surrogates.
+
+    Never raises: a value JSON cannot hold (one that skipped :func:`json_safe`) is written as
+    ``{"$unencodable": "<why>"}``, so recording a frame can never fail a run.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError) as exc:
+        return json.dumps({"$unencodable": f"{type(exc).__name__}: {exc}"[:300]}, separators=(",", ":"))
     if text.isascii():
         return text
     try:

@@ -155,6 +155,9 @@ class _SessionState:
             )
         if feed.error is not None:
             raise feed.error
+        incomplete = getattr(feed, "incomplete", None)  # a replayed run missing frames
+        if incomplete is not None:
+            raise incomplete
         return feed.result
 
     def finish_iteration(self) -> None:
@@ -275,7 +278,10 @@ class _SessionOutcome(Generic[ProjectionT]):
     def is_completed(self) -> bool:
         """True once the run ended successfully and every frame has been read."""
         feed = self._state.feed
-        return self._state.exhausted and feed.error is None and not feed.cancelled
+        return (
+            self._state.exhausted and feed.error is None and not feed.cancelled
+            and getattr(feed, "incomplete", None) is None
+        )
 
     @property
     def is_cancelled(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from framescope.errors import LLMError, LLMProtocolError
+from framescope.types.redaction import redact_url
 
 __all__ = [
     "AsyncDeltaStream",
@@ -134,16 +135,16 @@ def redact(text: str, *secrets: str | None) -> str:
 
 
 def safe_url(url: str | None) -> str:
-    """The URL without user:password, so it can appear in messages and traces."""
+    """The URL without user:password or secret query parameters, so it can appear in messages and traces."""
     if not url:
         return "<default>"
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
-        return url
+        return redact_url(url)  # ?api_key=... and the like
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return redact_url(urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment)))
 
 
 # --------------------------------------------------------------------------- tool calls

@@ -8,17 +8,18 @@ format is one more way to get it wrong, and the formats are unambiguous by conte
 
 from __future__ import annotations
 
-import json
+import io
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, BinaryIO
 
-from framescope.errors import TornTraceFileError, TraceFormatError
+from framescope.errors import TraceFormatError
 from framescope.replay.records import SpanRecord
 from framescope.replay.sources.jaeger import parse_jaeger_v1
 from framescope.replay.sources.otlp_json import parse_otlp_json
 from framescope.replay.sources.otlp_proto import parse_otlp_protobuf
+from framescope.replay.sources.reader import read_trace_stream
 
-__all__ = ["ACCEPTED_FORMATS", "parse_trace_document"]
+__all__ = ["ACCEPTED_FORMATS", "parse_trace_document", "read_trace_file"]
 
 ACCEPTED_FORMATS = (
     "OTLP/JSON (one ExportTraceServiceRequest, or JSON lines of them as the Collector's file "
@@ -33,103 +34,30 @@ _OTLP_KEYS = ("resourceSpans", "resource_spans", "batches", "result", "trace", "
 def parse_trace_document(content: bytes | str) -> list[SpanRecord]:
     """Parse any accepted trace format; see :data:`ACCEPTED_FORMATS`.
 
-    JSON lines are read line by line.  If the last line is cut off (no closing newline and
-    not valid JSON: the writer was killed mid-write), :class:`TornTraceFileError` is raised
-    carrying the line number and the records of the complete lines before it.
+    The format is decided from a bounded prefix and JSON lines are read one bounded line at
+    a time (:mod:`.reader`): a damaged line is skipped with a warning, a cut-off last line
+    (no closing newline, not valid JSON: the writer was killed mid-write) raises
+    :class:`TornTraceFileError` carrying the line number and the records before it.
     """
     if isinstance(content, (bytes, bytearray, memoryview)):
-        raw = bytes(content)
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            return _parse_protobuf(raw)
-        if not text.strip():
-            raise TraceFormatError(f"the trace document is empty; expected {ACCEPTED_FORMATS}")
-        if text.lstrip()[:1] not in ("{", "["):
-            return _parse_protobuf(raw)
-        try:
-            return _parse_json_text(text)
-        except TornTraceFileError:
-            raise
-        except TraceFormatError:
-            if raw[:1] == b"\n":  # could be protobuf whose first length byte is "{"
-                try:
-                    return parse_otlp_protobuf(raw)
-                except TraceFormatError:
-                    pass
-            raise
+        return read_trace_stream(io.BytesIO(bytes(content)), parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS)
     if isinstance(content, str):
         if not content.strip():
             raise TraceFormatError(f"the trace document is empty; expected {ACCEPTED_FORMATS}")
-        if content.lstrip()[:1] not in ("{", "["):
+        if content.lstrip().lstrip("\ufeff")[:1] not in ("{", "["):
             raise TraceFormatError(
                 f"the text does not start with '{{' or '['; expected {ACCEPTED_FORMATS} "
                 "(pass protobuf as bytes, not str)"
             )
-        return _parse_json_text(content.lstrip("\ufeff"))
+        raw = content.encode("utf-8", "surrogatepass")
+        return read_trace_stream(io.BytesIO(raw), parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS,
+                                 json_only=True)
     raise TraceFormatError(f"expected bytes or str, got {type(content).__name__}")
 
 
-def _parse_protobuf(raw: bytes) -> list[SpanRecord]:
-    try:
-        return parse_otlp_protobuf(raw)
-    except TraceFormatError as exc:
-        raise TraceFormatError(
-            f"the content is neither JSON nor a readable protobuf trace ({exc}); "
-            f"expected {ACCEPTED_FORMATS}"
-        ) from None
-
-
-def _parse_json_text(text: str) -> list[SpanRecord]:
-    first, _, rest = text.partition("\n")
-    first = first.strip()
-    if len(first) > 1 and first[0] == "{" and first[-1] == "}" and rest.strip():
-        # One complete object on the first line and more after it: JSON lines (the trace
-        # file).  Going straight there saves parsing the first line twice, which on a
-        # large file is a quarter of the read time.
-        return _parse_json_lines(text)
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        lines = [line for line in text.splitlines() if line.strip()]
-        if exc.msg == "Extra data" or len(lines) == 1:
-            return _parse_json_lines(text)
-        raise TraceFormatError(
-            f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); "
-            f"expected {ACCEPTED_FORMATS}"
-        ) from None
-    return parse_json_document(document)
-
-
-def _parse_json_lines(text: str) -> list[SpanRecord]:
-    lines = text.splitlines()
-    last = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
-    records: list[SpanRecord] = []
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        number = i + 1
-        try:
-            document = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if i == last and not text.endswith(("\n", "\r")):
-                raise TornTraceFileError(
-                    f"the last line is cut off ({exc.msg}, column {exc.colno}): the writer was "
-                    f"probably stopped mid-write; {len(records)} spans from the lines before it "
-                    "are in .records if you want to replay what was written",
-                    line_number=number,
-                    records=records,
-                ) from None
-            raise TraceFormatError(
-                f"not valid JSON ({exc.msg} at column {exc.colno}); each line of a JSON-lines "
-                "trace file must be one complete ExportTraceServiceRequest",
-                where=f"line {number}",
-            ) from None
-        try:
-            records.extend(parse_json_document(document))
-        except TraceFormatError as exc:
-            raise TraceFormatError(str(exc), where=f"line {number}") from None
-    return records
+def read_trace_file(file: BinaryIO) -> list[SpanRecord]:
+    """:func:`parse_trace_document` for an open binary file, never holding more than the limits."""
+    return read_trace_stream(file, parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS)
 
 
 def parse_json_document(document: Any) -> list[SpanRecord]:

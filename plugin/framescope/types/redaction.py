@@ -1,0 +1,222 @@
+"""Keeping credentials out of frames and traces: secret keys, secret URLs and secret-shaped values.
+
+Why more than a list of exact key names: real payloads spell the same secret many ways
+(``X-Auth-Token``, ``"Authorization "``, ``aws_secret_access_key``, ``db_password``), put it in
+a URL (``?api_key=...``, ``https://user:pass@host``) or in free text (an error message quoting
+a header), or nest it deep.  So (docs/frames.md, "Secrets", states the rule):
+
+* a key is *normalised* (lower case, every character that is not a letter or a digit
+  removed: ``"X-Auth-Token "`` -> ``xauthtoken``) and matched against :data:`KEY_PATTERNS`,
+  shell-style globs over normalised keys; a matching key's value is ``"[REDACTED]"`` unless it
+  is a number, a bool or null (``max_tokens`` is no secret);
+* every string is scanned for secret *shapes*: URL userinfo (``scheme://user:pass@``), URL
+  query parameters whose name matches the key patterns, ``Bearer <token>``, ``sk-...`` API
+  keys, JWTs, AWS access key ids, GitHub/Slack/Google key formats, and ``name=value`` /
+  ``name: value`` pairs whose name matches the key patterns;
+* users extend both lists: ``FRAMESCOPE_REDACT_KEYS`` (comma-separated globs) and
+  ``FRAMESCOPE_REDACT_PATTERNS`` (a JSON list of regular expressions), or
+  :func:`add_redaction_rules` from code.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable
+from functools import lru_cache
+
+__all__ = [
+    "KEY_PATTERNS",
+    "REDACTED",
+    "VALUE_PATTERNS",
+    "add_redaction_rules",
+    "is_secret_key",
+    "normalise_key",
+    "redact_text",
+    "redact_url",
+]
+
+REDACTED = "[REDACTED]"
+
+#: Globs over normalised keys (lower case, letters and digits only) whose values are secrets.
+KEY_PATTERNS: tuple[str, ...] = (
+    "*password*",
+    "*passwd*",
+    "pwd",
+    "*pwd",
+    "*passphrase*",
+    "*secret*",
+    "*token",
+    "*credential*",
+    "*authorization*",
+    "auth",
+    "*authkey*",
+    "bearer",
+    "*apikey*",
+    "*privatekey*",
+    "*accesskey*",
+    "*subscriptionkey*",
+    "*signingkey*",
+    "*encryptionkey*",
+    "*cookie*",
+    "*signature",
+    "sig",
+    "jwt",
+    "dsn",
+)
+
+#: Normalised keys that match a pattern above but are no secret (framescope's own flow resume
+#: handle, token counts).
+NOT_SECRET_KEYS: frozenset[str] = frozenset({"resumetoken", "maxtoken", "maxtokens", "nexttoken", "pagetoken"})
+
+#: Regular expressions for secret-shaped text; the whole match (or group ``secret``) is replaced.
+VALUE_PATTERNS: tuple[str, ...] = (
+    r"(?i)\bbearer\s+(?P<secret>[A-Za-z0-9._~+/=\-]{6,})",
+    r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})",
+    r"\bsk-[A-Za-z0-9_\-]{12,}",
+    r"\beyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*",
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    r"\bgh[pousr]_[A-Za-z0-9]{20,}",
+    r"\bgithub_pat_[A-Za-z0-9_]{20,}",
+    r"\bxox[abprs]-[A-Za-z0-9\-]{10,}",
+    r"\bAIza[0-9A-Za-z_\-]{30,}",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+)
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+# scheme://userinfo@ : userinfo is everything up to the last "@" before the host part.
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/\s@?#]+)@")
+# name=value in URLs and text; name: value in headers and messages.
+_NAME_SEP = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*|\"\s*:\s*)")
+_VALUE = re.compile(r"[\"']?(?P<value>[^\s\"'&#,;]+)")
+# An Authorization header's value runs to the end of the line ("token abc", "Digest ...").
+_AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization)(\s*[:=]\s*)(?!\[REDACTED\]$)([^\r\n\"',;]+)")
+_CHEAP_HINTS = ("://", "=", ":", "earer", "asic", "sk-", "eyJ", "AKIA", "ASIA", "gh", "xox", "AIza", "-----BEGIN")
+
+_lock = threading.Lock()
+_extra_keys: list[str] = []
+_extra_values: list[str] = []
+_compiled: tuple[tuple[str, ...], tuple[re.Pattern[str], ...]] | None = None
+
+
+def normalise_key(key: str) -> str:
+    """``key`` as matched: lower case, letters and digits only (``"X-Api-Key "`` -> ``xapikey``)."""
+    return _NON_ALNUM.sub("", key.lower())
+
+
+def add_redaction_rules(*, keys: Iterable[str] = (), patterns: Iterable[str] = ()) -> None:
+    """Add key globs (over normalised keys) and value regular expressions, process-wide.
+
+    For what the environment variables cannot say, e.g. a company's own token format.
+    """
+    new_patterns = list(patterns)
+    for pattern in new_patterns:
+        re.compile(pattern)  # a bad expression fails here, at the caller, not mid-run
+    global _compiled
+    with _lock:
+        _extra_keys.extend(normalise_key(k) if not any(c in k for c in "*?[") else k.lower() for k in keys)
+        _extra_values.extend(new_patterns)
+        _compiled = None
+    is_secret_key.cache_clear()
+
+
+def _rules() -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
+    global _compiled
+    compiled = _compiled
+    if compiled is not None:
+        return compiled
+    with _lock:
+        env_keys = [k.strip().lower() for k in os.environ.get("FRAMESCOPE_REDACT_KEYS", "").split(",") if k.strip()]
+        keys = KEY_PATTERNS + tuple(_extra_keys) + tuple(env_keys)
+        values = list(VALUE_PATTERNS) + _extra_values + _env_value_patterns()
+        _compiled = (keys, tuple(re.compile(v) for v in values))
+        return _compiled
+
+
+def _env_value_patterns() -> list[str]:
+    raw = os.environ.get("FRAMESCOPE_REDACT_PATTERNS", "").strip()
+    if not raw:
+        return []
+    try:
+        patterns = json.loads(raw)
+        if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+            raise ValueError("not a list of strings")
+        for pattern in patterns:
+            re.compile(pattern)
+    except (ValueError, re.error) as exc:
+        from framescope.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"FRAMESCOPE_REDACT_PATTERNS must be a JSON list of regular expressions ({exc}); "
+            'for example ["acme_[0-9a-f]{32}"]'
+        ) from None
+    return patterns
+
+
+def reset_rules_cache() -> None:
+    """Re-read the environment variables (tests, or after changing them at run time)."""
+    global _compiled
+    with _lock:
+        _compiled = None
+    is_secret_key.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def is_secret_key(key: str) -> bool:
+    """Whether a payload key names a secret (after normalising it)."""
+    name = normalise_key(key)
+    if not name or name in NOT_SECRET_KEYS:
+        return False
+    keys, _ = _rules()
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in keys)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every secret shape in it replaced by ``[REDACTED]`` (cheap when none can be there)."""
+    _, shapes = _rules()
+    custom = len(shapes) > len(VALUE_PATTERNS)  # the user's shapes have no cheap hint
+    if not custom and (len(text) < 6 or not any(hint in text for hint in _CHEAP_HINTS)):
+        return text
+    for shape in shapes:  # shapes first: "Authorization: Bearer x" must lose x, not the word Bearer
+        text = shape.sub(_redact_shape, text)
+    if "://" in text:
+        text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+    if "=" in text or ":" in text:
+        text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+        text = _redact_pairs(text)
+    return text
+
+
+def redact_url(url: str) -> str:
+    """A URL without its userinfo and with secret query parameters redacted."""
+    return redact_text(url)
+
+
+def _redact_pairs(text: str) -> str:
+    """Replace the value of every ``name=value`` / ``name: value`` whose name is a secret key."""
+    parts: list[str] = []
+    position = 0
+    for match in _NAME_SEP.finditer(text):
+        if match.start() < position or not is_secret_key(match.group("name")):
+            continue
+        value = _VALUE.match(text, match.end())
+        if value is None or value.group("value").startswith(("//", REDACTED)):
+            continue
+        parts.append(text[position : value.start("value")])
+        parts.append(REDACTED)
+        position = value.end("value")
+    if not parts:
+        return text
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _redact_shape(match: re.Match[str]) -> str:
+    secret = match.groupdict().get("secret")
+    if secret:
+        start = match.start("secret") - match.start()
+        return match.group(0)[:start] + REDACTED
+    return REDACTED
