@@ -39,8 +39,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def send_run(stack: Stack, protocol: str, service: str) -> tuple[LiveRun, int]:
     """One IncidentFlow run exported over ``protocol``; the run and how many spans left the process."""
     assert stack.collector is not None
-    framescope.configure(endpoint=stack.collector.endpoint(protocol), protocol=protocol, exporter="otlp",
-                         service_name=service, metrics_export_interval_ms=500, replace=True)
+    framescope.configure(
+        endpoint=stack.collector.endpoint(protocol),
+        protocol=protocol,
+        exporter="otlp",
+        service_name=service,
+        metrics_export_interval_ms=500,
+        replace=True,
+    )
     try:
         run = run_incident_flow()
         assert framescope.flush()
@@ -107,7 +113,8 @@ def test_replay_from_the_ui_trace_url_equals_the_live_frames(exported: Any, stac
     url = f"{stack.jaeger.query_url}/trace/{run.trace_id}"
     assert replay_lines(url, "--run-id", run.run_id) == run.frame_lines()
     assert replay_lines(f"{stack.jaeger.query_url}/api/traces/{run.trace_id}", "--run-id", run.run_id) == (
-        run.frame_lines())
+        run.frame_lines()
+    )
 
 
 def test_the_run_is_the_root_of_its_trace_and_readable_by_service(exported: Any, stack: Stack) -> None:

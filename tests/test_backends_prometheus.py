@@ -102,11 +102,17 @@ def send_with_the_exporter_down(collector_http: str, monkeypatch: pytest.MonkeyP
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     monkeypatch = pytest.MonkeyPatch()
     try:
-        for stack in running_stack(locate_binaries(), tmp_path_factory.mktemp("prometheus-stack"),
-                                   with_prometheus=True):
+        for stack in running_stack(
+            locate_binaries(), tmp_path_factory.mktemp("prometheus-stack"), with_prometheus=True
+        ):
             assert stack.collector is not None and stack.prometheus is not None
-            framescope.configure(endpoint=stack.collector.endpoint("http/protobuf"), exporter="otlp",
-                                 service_name=SERVICE, metrics_export_interval_ms=500, replace=True)
+            framescope.configure(
+                endpoint=stack.collector.endpoint("http/protobuf"),
+                exporter="otlp",
+                service_name=SERVICE,
+                metrics_export_interval_ms=500,
+                replace=True,
+            )
             try:
                 run_incident_flow(tokens=500)
                 send_failing_run()
@@ -172,8 +178,9 @@ def test_every_dashboard_query_returns_series_from_the_real_prometheus(stack: St
 def test_trace_to_metrics_links_return_series(stack: Stack) -> None:
     queries = traces_to_metrics_queries()
     assert {where.split(" ")[0] for where, _ in queries} == {"Tempo", "Jaeger"}
-    wait_until(lambda: not empty_queries(stack, queries), 60, "trace-to-metrics queries to return a series",
-               interval=0.5)
+    wait_until(
+        lambda: not empty_queries(stack, queries), 60, "trace-to-metrics queries to return a series", interval=0.5
+    )
 
 
 def test_losses_on_both_sides_are_visible(stack: Stack) -> None:
@@ -193,8 +200,13 @@ def test_exemplars_carry_trace_ids_to_prometheus(stack: Stack) -> None:
     assert stack.prometheus is not None and stack.collector is not None
     url = f"{stack.prometheus.url}/api/v1/query_exemplars"
     query = f'traces_span_metrics_duration_milliseconds_bucket{{service_name="{SERVICE}"}}'
-    framescope.configure(endpoint=stack.collector.endpoint("http/protobuf"), exporter="otlp",
-                         service_name=SERVICE, metrics_export_interval_ms=500, replace=True)
+    framescope.configure(
+        endpoint=stack.collector.endpoint("http/protobuf"),
+        exporter="otlp",
+        service_name=SERVICE,
+        metrics_export_interval_ms=500,
+        replace=True,
+    )
     found: list[dict[str, Any]] = []
 
     def stored() -> bool:

@@ -85,8 +85,9 @@ def _locate() -> Binaries:
     found = {name: os.environ.get(var, "").strip() for name, var in ENV_VARS.items()}
     if not all(found.values()):
         try:
-            done = subprocess.run(["bash", str(BACKENDS_SCRIPT)], capture_output=True, text=True,
-                                  timeout=3600, check=False)
+            done = subprocess.run(
+                ["bash", str(BACKENDS_SCRIPT)], capture_output=True, text=True, timeout=3600, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise _Unavailable(f"{BACKENDS_SCRIPT.name} could not run: {exc}")
         if done.returncode != 0:
@@ -143,8 +144,9 @@ class Program:
         log.write(f"--- start {self.starts}: {' '.join(self.argv)}\n".encode())
         log.flush()
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        self.process = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                        env=env, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, env=env, start_new_session=True
+        )
         log.close()
         self.wait_healthy()
         return self
@@ -209,15 +211,19 @@ def start_jaeger(binary: Path, workdir: Path) -> Jaeger:
     config = {
         "service": {
             "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
-            "pipelines": {"traces": {"receivers": ["otlp"], "processors": ["batch"],
-                                     "exporters": ["jaeger_storage_exporter"]}},
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": ["batch"], "exporters": ["jaeger_storage_exporter"]}
+            },
             # no self-telemetry: nothing listening on 8888, no traces sent to localhost:4317
             "telemetry": {"metrics": {"level": "none"}, "traces": {"level": "none"}, "logs": {"level": "info"}},
         },
         "extensions": {
             "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"127.0.0.1:{health}"}},
-            "jaeger_query": {"storage": {"traces": "memstore"}, "http": {"endpoint": f"127.0.0.1:{query}"},
-                             "grpc": {"endpoint": f"127.0.0.1:{query_grpc}"}},
+            "jaeger_query": {
+                "storage": {"traces": "memstore"},
+                "http": {"endpoint": f"127.0.0.1:{query}"},
+                "grpc": {"endpoint": f"127.0.0.1:{query_grpc}"},
+            },
             "jaeger_storage": {"backends": {"memstore": {"memory": {"max_traces": 10000}}}},
         },
         "receivers": {"otlp": {"protocols": {"grpc": {"endpoint": f"127.0.0.1:{otlp}"}}}},
@@ -225,8 +231,13 @@ def start_jaeger(binary: Path, workdir: Path) -> Jaeger:
         "exporters": {"jaeger_storage_exporter": {"trace_storage": "memstore"}},
     }
     path = write_yaml(workdir / "jaeger.yaml", config)
-    program = Program("jaeger", [str(binary), "--config", f"file:{path}"], f"http://127.0.0.1:{health}/status",
-                      workdir, healthy=lambda r: r.status_code == 200 and r.json().get("healthy") is True)
+    program = Program(
+        "jaeger",
+        [str(binary), "--config", f"file:{path}"],
+        f"http://127.0.0.1:{health}/status",
+        workdir,
+        healthy=lambda r: r.status_code == 200 and r.json().get("healthy") is True,
+    )
     program.start()
     return Jaeger(program, f"127.0.0.1:{otlp}", f"http://127.0.0.1:{query}")
 
@@ -244,8 +255,9 @@ class Collector:
         return f"http://{self.otlp_grpc if protocol == 'grpc' else self.otlp_http}"
 
 
-def collector_config(shipped: str, *, jaeger_otlp: str | None, ports: Mapping[str, int],
-                     flush_interval: str = "1s") -> dict[str, Any]:
+def collector_config(
+    shipped: str, *, jaeger_otlp: str | None, ports: Mapping[str, int], flush_interval: str = "1s"
+) -> dict[str, Any]:
     """The shipped config ``shipped`` bound to 127.0.0.1 ports, exporting to the test's Jaeger."""
     config = load_shipped(shipped)
     config["extensions"]["health_check"]["endpoint"] = f"127.0.0.1:{ports['health']}"
@@ -278,16 +290,24 @@ def _remove_exporter(config: dict[str, Any], name: str) -> None:
             pipeline["exporters"].remove(name)
 
 
-def start_collector(binary: Path, workdir: Path, *, jaeger_otlp: str | None,
-                    shipped: str = "otelcol.jaeger-only.yaml") -> Collector:
+def start_collector(
+    binary: Path, workdir: Path, *, jaeger_otlp: str | None, shipped: str = "otelcol.jaeger-only.yaml"
+) -> Collector:
     ports = {name: free_port() for name in ("health", "grpc", "http", "prometheus", "telemetry")}
     config = collector_config(shipped, jaeger_otlp=jaeger_otlp, ports=ports)
     path = write_yaml(workdir / "otelcol.yaml", config)
-    program = Program("otelcol", [str(binary), f"--config=file:{path}"], f"http://127.0.0.1:{ports['health']}/",
-                      workdir)
+    program = Program(
+        "otelcol", [str(binary), f"--config=file:{path}"], f"http://127.0.0.1:{ports['health']}/", workdir
+    )
     program.start()
-    return Collector(program, path, f"127.0.0.1:{ports['grpc']}", f"127.0.0.1:{ports['http']}",
-                     f"127.0.0.1:{ports['prometheus']}", f"127.0.0.1:{ports['telemetry']}")
+    return Collector(
+        program,
+        path,
+        f"127.0.0.1:{ports['grpc']}",
+        f"127.0.0.1:{ports['http']}",
+        f"127.0.0.1:{ports['prometheus']}",
+        f"127.0.0.1:{ports['telemetry']}",
+    )
 
 
 @dataclass
@@ -322,8 +342,13 @@ def start_prometheus(binary: Path, workdir: Path, targets: Mapping[str, str]) ->
     path = write_yaml(workdir / "prometheus.yml", config)
     port = free_port()
     data = workdir / "prometheus-data"
-    argv = [str(binary), f"--config.file={path}", f"--web.listen-address=127.0.0.1:{port}",
-            f"--storage.tsdb.path={data}", "--enable-feature=exemplar-storage"]
+    argv = [
+        str(binary),
+        f"--config.file={path}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        f"--storage.tsdb.path={data}",
+        "--enable-feature=exemplar-storage",
+    ]
     program = Program("prometheus", argv, f"http://127.0.0.1:{port}/-/ready", workdir)
     program.start()
     return Prometheus(program, f"http://127.0.0.1:{port}")
@@ -345,19 +370,25 @@ class Stack:
                 program.program.stop()
 
 
-def running_stack(binaries: Binaries, workdir: Path, *, with_prometheus: bool = False,
-                  shipped: str = "otelcol.jaeger-only.yaml") -> Iterator[Stack]:
+def running_stack(
+    binaries: Binaries, workdir: Path, *, with_prometheus: bool = False, shipped: str = "otelcol.jaeger-only.yaml"
+) -> Iterator[Stack]:
     """Generator for a fixture: start the stack, yield it, always stop it."""
     stack = Stack(binaries, workdir)
     try:
         stack.jaeger = start_jaeger(binaries.jaeger, workdir)
-        stack.collector = start_collector(binaries.otelcol, workdir, jaeger_otlp=stack.jaeger.otlp_grpc,
-                                          shipped=shipped)
+        stack.collector = start_collector(
+            binaries.otelcol, workdir, jaeger_otlp=stack.jaeger.otlp_grpc, shipped=shipped
+        )
         if with_prometheus:
-            stack.prometheus = start_prometheus(binaries.prometheus, workdir, {
-                "otel-collector": stack.collector.prometheus_exporter,
-                "otel-collector-telemetry": stack.collector.telemetry,
-            })
+            stack.prometheus = start_prometheus(
+                binaries.prometheus,
+                workdir,
+                {
+                    "otel-collector": stack.collector.prometheus_exporter,
+                    "otel-collector-telemetry": stack.collector.telemetry,
+                },
+            )
         yield stack
     finally:
         stack.stop()
@@ -393,7 +424,8 @@ class IncidentFlow(Flow):
     @start()
     def investigate(self) -> str:
         return LLM("scripted/backends-tools", stream=True).call(
-            "checkout is failing; look at it", tools=[count_errors, page_oncall])
+            "checkout is failing; look at it", tools=[count_errors, page_oncall]
+        )
 
     @listen(investigate)
     def write_report(self, findings: str) -> str:
@@ -407,11 +439,15 @@ class IncidentFlow(Flow):
 
 
 def register_incident_scripts(tokens: int = LONG_ANSWER_TOKENS) -> None:
-    register_script("backends-tools", [
-        ScriptedToolCall("count_errors", {"service": "checkout"}),
-        ScriptedToolCall("page_oncall", {"team": "payments", "summary": "checkout errors"}),
-        "checkout has 56 errors; payments is paged",
-    ], thinking="errors first, then page")
+    register_script(
+        "backends-tools",
+        [
+            ScriptedToolCall("count_errors", {"service": "checkout"}),
+            ScriptedToolCall("page_oncall", {"team": "payments", "summary": "checkout errors"}),
+            "checkout has 56 errors; payments is paged",
+        ],
+        thinking="errors first, then page",
+    )
     register_script("backends-report", ["".join(f" r{i}" for i in range(tokens))])
     register_script("backends-summary", ["checkout degraded, payments paged"])
 
