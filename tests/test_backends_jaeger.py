@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -24,7 +23,14 @@ import framescope
 from framescope.cli import main
 from framescope.telemetry.config import get_runtime
 
-from support.backends import LiveRun, Stack, locate_binaries, run_incident_flow, running_stack, wait_until
+from support.backend_runs import LiveRun, run_incident_flow
+from support.backends import (
+    Stack,
+    jaeger_get,
+    locate_binaries,
+    running_stack,
+    wait_for_trace,
+)
 
 pytestmark = pytest.mark.backends
 
@@ -55,26 +61,6 @@ def send_run(stack: Stack, protocol: str, service: str) -> tuple[LiveRun, int]:
         return run, stats.spans_exported
     finally:
         framescope.shutdown()
-
-
-def jaeger_get(stack: Stack, path: str, **params: str) -> httpx.Response:
-    assert stack.jaeger is not None
-    return httpx.get(f"{stack.jaeger.query_url}{path}", params=params, timeout=10.0)
-
-
-def wait_for_trace(stack: Stack, trace_id: str, spans: int) -> dict[str, Any]:
-    """Jaeger's v1 raw answer once it holds all ``spans`` spans of the trace."""
-    found: dict[str, Any] = {}
-
-    def complete() -> bool:
-        response = jaeger_get(stack, f"/api/traces/{trace_id}", raw="true")
-        if response.status_code != 200:
-            return False
-        found.update(response.json())
-        return sum(len(t["spans"]) for t in found["data"]) == spans
-
-    wait_until(complete, 30, f"{spans} spans of trace {trace_id} in Jaeger")
-    return found
 
 
 def replay_lines(*args: str) -> list[str]:
@@ -118,7 +104,7 @@ def test_replay_from_the_ui_trace_url_equals_the_live_frames(exported: Any, stac
 
 
 def test_the_run_is_the_root_of_its_trace_and_readable_by_service(exported: Any, stack: Stack) -> None:
-    protocol, run, v1 = exported
+    protocol, _, v1 = exported
     [trace] = v1["data"]
     services = {p["serviceName"] for p in trace["processes"].values()}
     assert services == {f"framescope-{protocol.split('/')[0]}"}

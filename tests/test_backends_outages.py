@@ -27,8 +27,7 @@ from framescope.llm.providers import register_script, unregister_script
 from framescope.telemetry.config import get_runtime
 from framescope.tools import tool
 
-from support.backends import Stack, locate_binaries, running_stack, start_collector
-from test_backends_jaeger import jaeger_get, wait_for_trace
+from support.backends import Stack, jaeger_get, locate_binaries, running_stack, start_collector, wait_for_trace
 
 pytestmark = pytest.mark.backends
 

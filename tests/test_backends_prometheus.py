@@ -32,12 +32,12 @@ from framescope.llm.providers import register_script, unregister_script
 from framescope.telemetry.config import get_runtime
 from framescope.tools import tool
 
+from support.backend_runs import run_incident_flow
 from support.backends import (
     ROOT,
     Stack,
     free_port,
     locate_binaries,
-    run_incident_flow,
     running_stack,
     wait_until,
 )

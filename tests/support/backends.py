@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -26,12 +25,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-
-from framescope.flow import Flow, listen, start
-from framescope.llm import LLM
-from framescope.llm.providers import ScriptedToolCall, register_script, unregister_script
-from framescope.tools import tool
-from framescope.types.streaming import StreamFrame
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "collector-config"
@@ -89,7 +82,7 @@ def _locate() -> Binaries:
                 ["bash", str(BACKENDS_SCRIPT)], capture_output=True, text=True, timeout=3600, check=False
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            raise _Unavailable(f"{BACKENDS_SCRIPT.name} could not run: {exc}")
+            raise _Unavailable(f"{BACKENDS_SCRIPT.name} could not run: {exc}") from None
         if done.returncode != 0:
             tail = " | ".join(done.stderr.strip().splitlines()[-3:])
             raise _Unavailable(f"{BACKENDS_SCRIPT.name} exited {done.returncode}: {tail}")
@@ -394,89 +387,21 @@ def running_stack(
         stack.stop()
 
 
-def copy_logs(stack: Stack, destination: Path) -> None:
-    """Keep the programs' logs next to a failing test's output (pytest's tmp folder)."""
-    for log in stack.workdir.glob("*.log"):
-        shutil.copy(log, destination / log.name)
+def jaeger_get(stack: Stack, path: str, **params: str) -> httpx.Response:
+    assert stack.jaeger is not None
+    return httpx.get(f"{stack.jaeger.query_url}{path}", params=params, timeout=10.0)
 
 
-# --------------------------------------------------------------------------- the run
+def wait_for_trace(stack: Stack, trace_id: str, spans: int) -> dict[str, Any]:
+    """Jaeger's v1 raw answer once it holds all ``spans`` spans of the trace."""
+    found: dict[str, Any] = {}
 
+    def complete() -> bool:
+        response = jaeger_get(stack, f"/api/traces/{trace_id}", raw="true")
+        if response.status_code != 200:
+            return False
+        found.update(response.json())
+        return sum(len(t["spans"]) for t in found["data"]) == spans
 
-LONG_ANSWER_TOKENS = 10_000
-
-
-@tool
-def count_errors(service: str) -> int:
-    """Count a service's recent errors."""
-    return len(service) * 7
-
-
-@tool
-def page_oncall(team: str, summary: str) -> str:
-    """Page a team's on-call engineer."""
-    return f"paged {team}: {summary}"
-
-
-class IncidentFlow(Flow):
-    """The demo-sized run the backend tests send: tools, a long streamed answer, a nested session."""
-
-    @start()
-    def investigate(self) -> str:
-        return LLM("scripted/backends-tools", stream=True).call(
-            "checkout is failing; look at it", tools=[count_errors, page_oncall]
-        )
-
-    @listen(investigate)
-    def write_report(self, findings: str) -> str:
-        return LLM("scripted/backends-report", stream=True).call(f"write the incident report: {findings}")
-
-    @listen(write_report)
-    def summarize(self, report: str) -> str:
-        # A stream session opened inside a running flow (a nested session).
-        with LLM("scripted/backends-summary").stream_events("one line summary") as nested:
-            return "".join(frame.content for frame in nested if frame.type == "llm_stream_chunk")
-
-
-def register_incident_scripts(tokens: int = LONG_ANSWER_TOKENS) -> None:
-    register_script(
-        "backends-tools",
-        [
-            ScriptedToolCall("count_errors", {"service": "checkout"}),
-            ScriptedToolCall("page_oncall", {"team": "payments", "summary": "checkout errors"}),
-            "checkout has 56 errors; payments is paged",
-        ],
-        thinking="errors first, then page",
-    )
-    register_script("backends-report", ["".join(f" r{i}" for i in range(tokens))])
-    register_script("backends-summary", ["checkout degraded, payments paged"])
-
-
-def unregister_incident_scripts() -> None:
-    for name in ("backends-tools", "backends-report", "backends-summary"):
-        unregister_script(name)
-
-
-@dataclass
-class LiveRun:
-    trace_id: str
-    run_id: str
-    frames: list[StreamFrame]
-    result: Any
-
-    def frame_lines(self) -> list[str]:
-        return [frame.model_dump_json() for frame in self.frames]
-
-
-def run_incident_flow(tokens: int = LONG_ANSWER_TOKENS) -> LiveRun:
-    """Run IncidentFlow through a stream session; the frames the outer session saw."""
-    register_incident_scripts(tokens)
-    try:
-        with IncidentFlow().stream_events() as stream:
-            frames = list(stream)
-        result = stream.result
-    finally:
-        unregister_incident_scripts()
-    assert stream.run_id is not None and stream.trace_id is not None
-    assert sum(frame.type == "llm_stream_chunk" for frame in frames) >= tokens
-    return LiveRun(stream.trace_id, stream.run_id, frames, result)
+    wait_until(complete, 30, f"{spans} spans of trace {trace_id} in Jaeger")
+    return found
