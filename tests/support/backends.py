@@ -258,12 +258,11 @@ def collector_config(
     protocols["grpc"]["endpoint"] = f"127.0.0.1:{ports['grpc']}"
     protocols["http"]["endpoint"] = f"127.0.0.1:{ports['http']}"
     config["exporters"]["prometheus"]["endpoint"] = f"127.0.0.1:{ports['prometheus']}"
-    for name, exporter in list(config["exporters"].items()):
-        if name.startswith("otlp_grpc/"):
-            if jaeger_otlp is None or "tempo" in name:
-                _remove_exporter(config, name)
-            else:
-                exporter["endpoint"] = jaeger_otlp
+    for name, exporter in config["exporters"].items():
+        if name.startswith(("otlp_grpc/", "otlp_http/")):
+            # Jaeger is the test's; anything else (Tempo) a local port nobody listens on
+            is_jaeger = "jaeger" in name and jaeger_otlp is not None
+            exporter["endpoint"] = jaeger_otlp if is_jaeger else f"127.0.0.1:{free_port()}"
     for connector in config.get("connectors", {}).values():
         if "metrics_flush_interval" in connector:
             connector["metrics_flush_interval"] = flush_interval
@@ -276,22 +275,14 @@ def collector_config(
     return config
 
 
-def _remove_exporter(config: dict[str, Any], name: str) -> None:
-    del config["exporters"][name]
-    for pipeline in config["service"]["pipelines"].values():
-        if name in pipeline.get("exporters", []):
-            pipeline["exporters"].remove(name)
-
-
 def start_collector(
     binary: Path, workdir: Path, *, jaeger_otlp: str | None, shipped: str = "otelcol.jaeger-only.yaml"
 ) -> Collector:
     ports = {name: free_port() for name in ("health", "grpc", "http", "prometheus", "telemetry")}
     config = collector_config(shipped, jaeger_otlp=jaeger_otlp, ports=ports)
-    path = write_yaml(workdir / "otelcol.yaml", config)
-    program = Program(
-        "otelcol", [str(binary), f"--config=file:{path}"], f"http://127.0.0.1:{ports['health']}/", workdir
-    )
+    name = f"otelcol-{Path(shipped).stem.removeprefix('otelcol').strip('.') or 'default'}"
+    path = write_yaml(workdir / f"{name}.yaml", config)
+    program = Program(name, [str(binary), f"--config=file:{path}"], f"http://127.0.0.1:{ports['health']}/", workdir)
     program.start()
     return Collector(
         program,
