@@ -398,7 +398,7 @@ def test_framescope_metric_queries_use_labels_framescope_sets() -> None:
     allowed = {
         "le", "service_name", "framescope_channel", "framescope_frame_type", "reason",
         "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
-        "gen_ai_token_type", "gen_ai_tool_name", "error_type",
+        "gen_ai_token_type", "gen_ai_tool_name", "error_type", "gen_ai_workflow_name",
     }
     ours = framescope_metric_names()
     for dashboard, title, expr in _prom_exprs():
