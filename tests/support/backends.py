@@ -212,7 +212,9 @@ def start_jaeger(binary: Path, workdir: Path) -> Jaeger:
         },
         "extensions": {
             "healthcheckv2": {"use_v2": True, "http": {"endpoint": f"127.0.0.1:{health}"}},
+            # enable_tracing defaults to true: Jaeger would send its own spans to localhost:4317
             "jaeger_query": {
+                "enable_tracing": False,
                 "storage": {"traces": "memstore"},
                 "http": {"endpoint": f"127.0.0.1:{query}"},
                 "grpc": {"endpoint": f"127.0.0.1:{query_grpc}"},
