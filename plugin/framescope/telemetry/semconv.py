@@ -1,8 +1,13 @@
 """How lifecycles look to OpenTelemetry tools that know nothing about framescope.
 
 Span names and ``gen_ai.*`` attributes follow the OpenTelemetry GenAI semantic conventions
-(``chat {model}``, ``execute_tool {tool}``, ``gen_ai.conversation.id``) so Jaeger, Tempo,
-Grafana and other GenAI tooling read framescope traces as they are.  These attributes are a
+(``invoke_workflow {flow}``, ``chat {model}``, ``execute_tool {tool}``, ``gen_ai.workflow.name``,
+``gen_ai.request.stream``, ``gen_ai.response.time_to_first_chunk``, ``gen_ai.conversation.id``)
+so Jaeger, Tempo, Grafana and other GenAI tooling read framescope traces as they are.  The
+content attributes (``gen_ai.input.messages``, ``gen_ai.output.messages``,
+``gen_ai.tool.call.arguments``/``result``) are written only from frame data that holds
+content, i.e. with content capture on; with capture off the frames hold ``[REDACTED]`` or
+``content_redacted: true`` and no content attribute is set.  These attributes are a
 *view* for humans and dashboards; replay never reads them (the frame envelope rides in the
 ``framescope.*`` attributes the codec writes).
 """
