@@ -522,3 +522,10 @@ def test_the_distribution_manifest_keeps_one_release_line() -> None:
             assert path.startswith("go.opentelemetry.io/collector/") and version == "v0.165.0", module
     tag = _compose()["services"]["otel-collector"]["image"].split(":")[1]
     assert tag == "0.165.0", "the compose Collector runs the release the distribution is built from"
+
+
+def test_the_documented_image_pins_are_the_compose_pins() -> None:
+    """docs/backends.md says how each pin was verified; it must talk about the pins in use."""
+    text = (ROOT / "docs" / "backends.md").read_text()
+    documented = set(re.findall(r"^\| `([a-z][\w./-]+:v?\d+\.\d+\.\d+)` \|", text, flags=re.MULTILINE))
+    assert documented == {service["image"] for service in _compose()["services"].values()}
