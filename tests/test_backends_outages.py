@@ -27,7 +27,15 @@ from framescope.llm.providers import register_script, unregister_script
 from framescope.telemetry.config import get_runtime
 from framescope.tools import tool
 
-from support.backends import Stack, jaeger_get, locate_binaries, running_stack, start_collector, wait_for_trace
+from support.backends import (
+    Stack,
+    jaeger_get,
+    locate_binaries,
+    running_stack,
+    start_collector,
+    wait_for_trace,
+    wait_until,
+)
 
 pytestmark = pytest.mark.backends
 
@@ -165,6 +173,40 @@ def test_a_collector_restart_mid_run_loses_nothing(stack: Stack, protocol: str) 
     replayed = replay.from_url(f"{stack.jaeger.query_url}/trace/{trace_id}", run_id=run_id, strict=True)
     assert list(replayed) == frames
     assert jaeger_get(stack, f"/api/traces/{trace_id}").status_code == 200
+
+
+def test_jaeger_down_behind_the_collector_loses_nothing_once_it_is_back(stack: Stack) -> None:
+    """The backend side: the shipped Collector config queues and retries what Jaeger refuses
+    (sending queue, retry_on_failure defaults), so a Jaeger restart loses no span either."""
+    assert stack.collector is not None and stack.jaeger is not None
+    collector_log = stack.collector.program.log_path
+    failures_before = collector_log.read_text().count("Exporting failed")
+    stack.jaeger.program.stop()
+    try:
+        framescope.configure(
+            endpoint=stack.collector.endpoint("http/protobuf"),
+            exporter="otlp",
+            service_name="outage-jaeger",
+            replace=True,
+        )
+        try:
+            result, frames, run_id, trace_id = run_restart_flow()
+            assert framescope.flush()  # framescope -> Collector works; Jaeger behind it is down
+            [stats] = get_runtime().export_stats
+        finally:
+            framescope.shutdown()
+        assert result.startswith(" a0") and stats.spans_lost == 0
+        wait_until(
+            lambda: collector_log.read_text().count("Exporting failed") > failures_before,
+            30,
+            "the Collector's Jaeger exporter to fail and schedule a retry",
+        )
+    finally:
+        stack.jaeger.program.start()  # same ports, empty in-memory storage
+    # the Collector's retry (5 s initial interval, backing off) delivers the queued spans
+    wait_for_trace(stack, trace_id, stats.spans_exported, timeout=90)
+    replayed = replay.from_url(f"{stack.jaeger.query_url}/trace/{trace_id}", run_id=run_id, strict=True)
+    assert list(replayed) == frames
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -387,7 +387,7 @@ def jaeger_get(stack: Stack, path: str, **params: str) -> httpx.Response:
     return httpx.get(f"{stack.jaeger.query_url}{path}", params=params, timeout=10.0)
 
 
-def wait_for_trace(stack: Stack, trace_id: str, spans: int) -> dict[str, Any]:
+def wait_for_trace(stack: Stack, trace_id: str, spans: int, timeout: float = 30) -> dict[str, Any]:
     """Jaeger's v1 raw answer once it holds all ``spans`` spans of the trace."""
     found: dict[str, Any] = {}
 
@@ -398,5 +398,5 @@ def wait_for_trace(stack: Stack, trace_id: str, spans: int) -> dict[str, Any]:
         found.update(response.json())
         return sum(len(t["spans"]) for t in found["data"]) == spans
 
-    wait_until(complete, 30, f"{spans} spans of trace {trace_id} in Jaeger")
+    wait_until(complete, timeout, f"{spans} spans of trace {trace_id} in Jaeger")
     return found
