@@ -39,6 +39,16 @@ TEMPO_SPANMETRICS = {
     "traces_spanmetrics_latency_count",
     "traces_spanmetrics_size_total",
 }
+# The Collector's own telemetry (service.telemetry, scraped on :8888) as otelcol-framescope
+# 0.165 names it: counters without a _total suffix.  tests/test_backends_prometheus.py
+# queries them from a real Collector through a real Prometheus.
+COLLECTOR_TELEMETRY = {
+    "otelcol_receiver_accepted_spans",
+    "otelcol_receiver_refused_spans",
+    "otelcol_receiver_failed_spans",
+    "otelcol_exporter_sent_spans",
+    "otelcol_exporter_send_failed_spans",
+}
 # Labels each generator sets on its own, besides the configured dimensions.
 COLLECTOR_INTRINSIC_LABELS = {"service_name", "span_name", "span_kind", "status_code", "le"}
 TEMPO_INTRINSIC_LABELS = {"service", "span_name", "span_kind", "status_code", "le"}
@@ -59,9 +69,9 @@ def full_collector_config() -> dict[str, Any]:
 
 
 def collector_spanmetric_names(config: dict[str, Any]) -> set[str]:
-    """Names the spanmetrics connector produces, derived from its config and the defaults
+    """Names the span_metrics connector produces, derived from its config and the defaults
     (namespace ``traces.span.metrics``, histogram unit ``ms``) through the Prometheus rules."""
-    connector = config["connectors"]["spanmetrics"]
+    connector = config["connectors"]["span_metrics"]
     namespace = connector.get("namespace", "traces.span.metrics")
     unit = connector.get("histogram", {}).get("unit", "ms")
     return {
@@ -76,7 +86,7 @@ def framescope_metric_names() -> set[str]:
 
 def known_metric_names() -> set[str]:
     return framescope_metric_names() | collector_spanmetric_names(full_collector_config()) | (
-        TEMPO_SPANMETRICS
+        TEMPO_SPANMETRICS | COLLECTOR_TELEMETRY
     )
 
 
@@ -354,7 +364,7 @@ def test_span_metric_queries_cover_both_namings_with_matching_labels() -> None:
     cfg = full_collector_config()
     collector_names = collector_spanmetric_names(cfg)
     collector_labels = COLLECTOR_INTRINSIC_LABELS | {
-        d["name"].replace(".", "_") for d in cfg["connectors"]["spanmetrics"]["dimensions"]}
+        d["name"].replace(".", "_") for d in cfg["connectors"]["span_metrics"]["dimensions"]}
     tempo = load_yaml(CONFIG_DIR / "tempo.yaml")
     tempo_labels = TEMPO_INTRINSIC_LABELS | {
         d.replace(".", "_") for d in tempo["metrics_generator"]["processor"]["span_metrics"][
@@ -381,7 +391,7 @@ def test_framescope_metric_queries_use_labels_framescope_sets() -> None:
     allowed = {
         "le", "service_name", "framescope_channel", "framescope_frame_type", "reason",
         "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
-        "gen_ai_token_type", "gen_ai_tool_name", "error_type",
+        "gen_ai_token_type", "gen_ai_tool_name", "error_type", "gen_ai_workflow_name",
     }
     ours = framescope_metric_names()
     for dashboard, title, expr in _prom_exprs():

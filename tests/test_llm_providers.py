@@ -160,6 +160,7 @@ def test_complete_uses_a_non_streaming_request(server: OpenAICompatibleServer) -
         output_tokens=4,
         tool_calls=[ToolCall("call_t", "translate", {"to": "fr"})],
         thinking="French it is",
+        response_id="chatcmpl-test",
     )
 
 

@@ -163,6 +163,8 @@ def test_metric_names_constant_matches_what_is_created() -> None:
                input_tokens=1, output_tokens=1, error_type=None)
     m.tool_call(tool_name="t", duration_s=1, error_type=None)
     m.spans_dropped(1, "export_failed")
+    m.chunk_interval_recorder(model="m", provider="p", operation="chat")(0.01)
+    m.workflow_run(workflow_name="w", duration_s=1, error_type=None)
     got = _collect(reader)
     assert set(got) == {spec.name for spec in METRIC_NAMES}
     for spec in METRIC_NAMES:
@@ -221,7 +223,7 @@ def test_all_prometheus_names_covers_every_instrument() -> None:
     names = all_prometheus_names()
     assert "framescope_frames_total" in names
     assert "gen_ai_execute_tool_duration_seconds_count" in names
-    assert len(names) == 4 * 3 + 3  # four histograms, three single-series instruments
+    assert len(names) == 6 * 3 + 3  # six histograms, three single-series instruments
 
 
 # -- provider construction ---------------------------------------------------------------
@@ -291,6 +293,8 @@ def _record_everything(provider: MeterProvider) -> None:
                time_to_first_token_s=0.1, input_tokens=3, output_tokens=9, error_type=None)
     m.tool_call(tool_name="search", duration_s=0.2, error_type=None)
     m.spans_dropped(2, "queue_full")
+    m.chunk_interval_recorder(model="gpt-x", provider="openai", operation="chat")(0.02)
+    m.workflow_run(workflow_name="Report", duration_s=1.5, error_type=None)
 
 
 def _assert_received(rx: OtlpHttpReceiver | OtlpGrpcReceiver) -> None:

@@ -16,9 +16,11 @@ import enum
 import functools
 import inspect
 import secrets
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +30,7 @@ from framescope.errors import UnhandledRouteWarning
 from framescope.flow.conditions import ConditionTracker
 from framescope.flow.graph import FlowGraph, Trigger
 from framescope.flow.pause import MethodCall, PauseRequested, PendingInput, current_call
+from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.run import emit, lifecycle
 
 if TYPE_CHECKING:
@@ -89,7 +92,7 @@ class FlowEngine:
         started: dict[str, Any] = {"flow_name": name, "inputs": plan.inputs}
         if plan.resumed is not None:
             started["resumed"] = True
-        with lifecycle(
+        with _workflow_metered(name), lifecycle(
             "flow_started", started, finished="flow_finished", failed="flow_failed", namespace=["flow", name]
         ) as handle:
             handle.data["flow_name"] = name
@@ -221,3 +224,19 @@ def _label(flow_name: str, router: str, result: Any) -> str | None:
 
 
 __all__ = ["FlowEngine", "Plan", "Progress"]
+
+
+@contextmanager
+def _workflow_metered(name: str) -> Iterator[None]:
+    """Record the run in ``gen_ai.workflow.duration`` (with ``error.type`` when it fails)."""
+    started = time.perf_counter()
+    error_type: str | None = None
+    try:
+        yield
+    except BaseException as exc:
+        error_type = type(exc).__name__
+        raise
+    finally:
+        metrics = get_telemetry_setup().metrics
+        if metrics is not None:
+            metrics.workflow_run(workflow_name=name, duration_s=time.perf_counter() - started, error_type=error_type)

@@ -8,7 +8,7 @@ The mapping lives here once for the sync and async paths; only the I/O differs.
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,6 +76,9 @@ class Tally:
     rounds: int = 0
     input_tokens: int | None = None
     output_tokens: int | None = None
+    last_chunk: float = 0.0
+    #: records gen_ai.client.operation.time_per_output_chunk; None when metrics are off
+    chunk_interval: Callable[[float], None] | None = None
 
     def add(self, completion: Completion) -> None:
         self.rounds += 1
@@ -92,6 +95,8 @@ class Tally:
             "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
             "rounds": self.rounds,
         }
+        if final.response_id:
+            data["response_id"] = final.response_id
         if self.first_token is not None:
             data["time_to_first_token_s"] = round(self.first_token - self.started, 6)
         if final.thinking and not plan.stream:  # streamed thinking is already in the frames
@@ -128,6 +133,11 @@ def _no_completion(plan: CallPlan) -> LLMProtocolError:
 
 def _metered(plan: CallPlan, tally: Tally) -> AbstractContextManager[None]:
     """Record the call in the GenAI client metrics (duration, time to first chunk, tokens)."""
+    metrics = get_telemetry_setup().metrics
+    if metrics is not None and plan.stream:
+        tally.chunk_interval = metrics.chunk_interval_recorder(
+            model=plan.model, provider=plan.provider_name, operation="chat"
+        )
 
     def report(error_type: str | None) -> None:
         metrics = get_telemetry_setup().metrics
@@ -224,7 +234,11 @@ def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
     kind = type(delta)
     if kind is TextDelta or kind is ThinkingDelta:
         if tally.first_token is None:
-            tally.first_token = _perf()
+            tally.first_token = tally.last_chunk = _perf()
+        elif tally.chunk_interval is not None:
+            now = _perf()
+            tally.chunk_interval(now - tally.last_chunk)
+            tally.last_chunk = now
         emit_token("llm_stream_chunk" if kind is TextDelta else "llm_thinking_chunk", delta.text if capture else "")
     elif kind is ToolCallDelta:
         emit("llm_tool_call_delta", _tool_delta_data(delta, capture))

@@ -46,6 +46,15 @@ DEFAULT_SERVICE_NAME = "framescope"
 TRACER_NAME = "framescope"
 EXPORTER_NAMES = ("otlp", "console", "file", "none")
 PROTOCOLS = ("http/protobuf", "grpc")
+#: gRPC reconnects to a restarted Collector within a second instead of backing off for
+#: minutes (gRPC's default reconnect backoff grows to 120 s), so the exporter's own retries
+#: (1 s, 2 s, 4 s within its timeout) find it back: a Collector restart of up to 5 s loses
+#: nothing (tests/test_backends_outages.py).
+GRPC_RECONNECT_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 250),
+    ("grpc.min_reconnect_backoff_ms", 250),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+)
 
 
 @dataclass
@@ -296,7 +305,8 @@ def _make_exporter(
         require_grpc_exporter()
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
-        return GrpcExporter(endpoint=endpoint) if endpoint else GrpcExporter()
+        options = {"channel_options": GRPC_RECONNECT_OPTIONS}
+        return GrpcExporter(endpoint=endpoint, **options) if endpoint else GrpcExporter(**options)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
     if endpoint:

@@ -11,6 +11,11 @@ semantic conventions where one exists (semantic-conventions-genai, ``model/gen-a
 * ``gen_ai.client.operation.time_to_first_chunk`` (histogram, ``s``) -- the *client*
   convention for time to first token of a streamed answer; ``gen_ai.server.time_to_first_token``
   is for model servers and is deliberately not used.  Recorded only for streamed calls.
+* ``gen_ai.client.operation.time_per_output_chunk`` (histogram, ``s``): for each chunk of a
+  streamed answer after the first, the time since the previous one.  Recorded per chunk,
+  only when metrics are exported (one SDK ``record`` with attributes built once per call).
+* ``gen_ai.workflow.duration`` (histogram, ``s``, ``gen_ai.workflow.name``, ``error.type``):
+  one flow run from start to end, the same span as ``invoke_workflow {flow}``.
 * ``gen_ai.execute_tool.duration`` (histogram, ``s``, ``gen_ai.tool.name``, ``error.type``):
   its ``_count`` is the tool-call count, its ``_count`` with ``error_type`` the tool errors,
   so no separate tool counter is needed.
@@ -31,7 +36,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,6 +83,13 @@ TIME_TO_FIRST_CHUNK = MetricSpec(
     "gen_ai.client.operation.time_to_first_chunk", "histogram", "s",
     "Time from sending a streamed LLM request to receiving its first chunk.",
 )
+TIME_PER_OUTPUT_CHUNK = MetricSpec(
+    "gen_ai.client.operation.time_per_output_chunk", "histogram", "s",
+    "Time between two chunks of a streamed LLM answer, recorded for every chunk after the first.",
+)
+WORKFLOW_DURATION = MetricSpec(
+    "gen_ai.workflow.duration", "histogram", "s", "Duration of one flow run (a GenAI workflow).",
+)
 TOOL_DURATION = MetricSpec(
     "gen_ai.execute_tool.duration", "histogram", "s", "Duration of one tool execution.",
 )
@@ -98,6 +110,8 @@ METRIC_NAMES: tuple[MetricSpec, ...] = (
     TOKEN_USAGE,
     OPERATION_DURATION,
     TIME_TO_FIRST_CHUNK,
+    TIME_PER_OUTPUT_CHUNK,
+    WORKFLOW_DURATION,
     TOOL_DURATION,
     FRAMES,
     SESSIONS_ACTIVE,
@@ -107,6 +121,7 @@ METRIC_NAMES: tuple[MetricSpec, ...] = (
 # Bucket boundaries recommended by the GenAI conventions.
 _TOKEN_BUCKETS = tuple(float(4**i) for i in range(14))  # 1, 4, 16, ... 67108864
 _DURATION_BUCKETS = tuple(0.01 * 2**i for i in range(14))  # 0.01 ... 81.92 s
+_WORKFLOW_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0)
 _FIRST_CHUNK_BUCKETS = (
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 )
@@ -138,6 +153,15 @@ class FrameMetrics:
             TIME_TO_FIRST_CHUNK.name, unit=TIME_TO_FIRST_CHUNK.unit,
             description=TIME_TO_FIRST_CHUNK.description,
             explicit_bucket_boundaries_advisory=_FIRST_CHUNK_BUCKETS,
+        )
+        self._per_chunk = meter.create_histogram(
+            TIME_PER_OUTPUT_CHUNK.name, unit=TIME_PER_OUTPUT_CHUNK.unit,
+            description=TIME_PER_OUTPUT_CHUNK.description,
+            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
+        )
+        self._workflow_duration = meter.create_histogram(
+            WORKFLOW_DURATION.name, unit=WORKFLOW_DURATION.unit, description=WORKFLOW_DURATION.description,
+            explicit_bucket_boundaries_advisory=_WORKFLOW_BUCKETS,
         )
         self._tool_duration = meter.create_histogram(
             TOOL_DURATION.name, unit=TOOL_DURATION.unit, description=TOOL_DURATION.description,
@@ -236,6 +260,24 @@ class FrameMetrics:
             self._token_usage.record(input_tokens, {**attrs, "gen_ai.token.type": "input"})
         if output_tokens is not None:
             self._token_usage.record(output_tokens, {**attrs, "gen_ai.token.type": "output"})
+
+    def chunk_interval_recorder(self, *, model: str, provider: str, operation: str) -> Callable[[float], None]:
+        """A per-call recorder of ``gen_ai.client.operation.time_per_output_chunk`` (attributes
+        built once, so each chunk costs one SDK ``record``)."""
+        attrs = {"gen_ai.operation.name": operation, "gen_ai.provider.name": provider, "gen_ai.request.model": model}
+        record = self._per_chunk.record
+
+        def recorder(seconds: float) -> None:
+            record(seconds, attrs)
+
+        return recorder
+
+    def workflow_run(self, *, workflow_name: str, duration_s: float, error_type: str | None) -> None:
+        """Record one flow run (``gen_ai.workflow.duration``)."""
+        attrs = {"gen_ai.operation.name": "invoke_workflow", "gen_ai.workflow.name": workflow_name}
+        if error_type:
+            attrs["error.type"] = error_type
+        self._workflow_duration.record(duration_s, attrs)
 
     def tool_call(self, *, tool_name: str, duration_s: float, error_type: str | None) -> None:
         """Record one tool execution (``gen_ai.execute_tool.duration``)."""

@@ -1,14 +1,20 @@
 """How lifecycles look to OpenTelemetry tools that know nothing about framescope.
 
 Span names and ``gen_ai.*`` attributes follow the OpenTelemetry GenAI semantic conventions
-(``chat {model}``, ``execute_tool {tool}``, ``gen_ai.conversation.id``) so Jaeger, Tempo,
-Grafana and other GenAI tooling read framescope traces as they are.  These attributes are a
+(``invoke_workflow {flow}``, ``chat {model}``, ``execute_tool {tool}``, ``gen_ai.workflow.name``,
+``gen_ai.request.stream``, ``gen_ai.response.time_to_first_chunk``, ``gen_ai.conversation.id``)
+so Jaeger, Tempo, Grafana and other GenAI tooling read framescope traces as they are.  The
+content attributes (``gen_ai.input.messages``, ``gen_ai.output.messages``,
+``gen_ai.tool.call.arguments``/``result``) are written only from frame data that holds
+content, i.e. with content capture on; with capture off the frames hold ``[REDACTED]`` or
+``content_redacted: true`` and no content attribute is set.  These attributes are a
 *view* for humans and dashboards; replay never reads them (the frame envelope rides in the
 ``framescope.*`` attributes the codec writes).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,8 +25,53 @@ SPAN_KINDS: dict[str, SpanKind] = {
 }
 
 
+#: What frame data holds in place of content when content capture is off; never copied
+#: into a ``gen_ai.*`` content attribute.
+_REDACTED = "[REDACTED]"
+
+
 def _text(value: Any, default: str) -> str:
     return value if isinstance(value, str) and value else default
+
+
+def _json(value: Any) -> str:
+    """``any``-typed GenAI attributes as JSON text (Jaeger and Tempo keep no maps)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _captured(value: Any) -> bool:
+    """False for what content capture off left of a value: ``"[REDACTED]"`` or a ``$redacted`` summary."""
+    if isinstance(value, Mapping) and "$redacted" in value:
+        return False
+    return value is not None and value != _REDACTED
+
+
+def input_messages(messages: Any) -> list[dict[str, Any]]:
+    """OpenAI-style chat messages in the GenAI ``gen_ai.input.messages`` shape (role + parts)."""
+    out: list[dict[str, Any]] = []
+    for message in messages if isinstance(messages, list) else []:
+        if not isinstance(message, Mapping):
+            continue
+        role = message.get("role") or "user"
+        parts: list[dict[str, Any]] = []
+        content = message.get("content")
+        if role == "tool":
+            parts.append({"type": "tool_call_response", "id": message.get("tool_call_id"), "result": content})
+        elif isinstance(content, str):
+            parts.append({"type": "text", "content": content})
+        elif content is not None:
+            parts.append({"type": "text", "content": _json(content)})
+        for call in message.get("tool_calls") or []:
+            function = call.get("function", {}) if isinstance(call, Mapping) else {}
+            arguments = function.get("arguments")
+            try:
+                arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
+            except ValueError:
+                pass
+            parts.append({"type": "tool_call", "id": call.get("id"), "name": function.get("name"),
+                          "arguments": arguments})
+        out.append({"role": role, "parts": parts})
+    return out
 
 
 def span_name(opener_type: str, data: Mapping[str, Any]) -> str:
@@ -44,6 +95,7 @@ def opener_attributes(opener_type: str, data: Mapping[str, Any]) -> dict[str, An
     if opener_type == "flow_started":
         attrs["framescope.flow.name"] = _text(data.get("flow_name"), "flow")
         attrs["gen_ai.operation.name"] = "invoke_workflow"
+        attrs["gen_ai.workflow.name"] = attrs["framescope.flow.name"]
     elif opener_type == "method_execution_started":
         attrs["framescope.flow.name"] = _text(data.get("flow_name"), "flow")
         attrs["framescope.flow.method"] = _text(data.get("method_name"), "method")
@@ -51,6 +103,11 @@ def opener_attributes(opener_type: str, data: Mapping[str, Any]) -> dict[str, An
         attrs["gen_ai.operation.name"] = "chat"
         attrs["gen_ai.request.model"] = _text(data.get("model"), "unknown")
         attrs["gen_ai.provider.name"] = _text(data.get("provider"), "unknown")
+        if isinstance(data.get("stream"), bool):
+            attrs["gen_ai.request.stream"] = data["stream"]
+        # content only when captured: with capture off the frame says content_redacted
+        if data.get("content_redacted") is False and isinstance(data.get("messages"), list):
+            attrs["gen_ai.input.messages"] = _json(input_messages(data["messages"]))
         for key in ("temperature", "max_tokens"):
             value = data.get(key)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -59,6 +116,8 @@ def opener_attributes(opener_type: str, data: Mapping[str, Any]) -> dict[str, An
         attrs["gen_ai.operation.name"] = "execute_tool"
         attrs["gen_ai.tool.name"] = _text(data.get("tool_name"), "tool")
         _set_text(attrs, "gen_ai.tool.call.id", data.get("tool_call_id"))
+        if _captured(data.get("arguments")):
+            attrs["gen_ai.tool.call.arguments"] = _json(data["arguments"])
     elif opener_type == "conversation_turn_started":
         _set_text(attrs, "gen_ai.conversation.id", data.get("session_id"))
     _set_text(attrs, "gen_ai.conversation.id", data.get("conversation_id"))
@@ -82,9 +141,22 @@ def closer_attributes(closer_type: str, data: Mapping[str, Any]) -> dict[str, An
                 value = usage.get(key)
                 if isinstance(value, int) and not isinstance(value, bool):
                     attrs[attr] = value
+        response_id = data.get("response_id")
+        if isinstance(response_id, str) and response_id:
+            attrs["gen_ai.response.id"] = response_id
         ttft = data.get("time_to_first_token_s")
         if isinstance(ttft, (int, float)) and not isinstance(ttft, bool):
             attrs["framescope.llm.time_to_first_token_s"] = float(ttft)
+            attrs["gen_ai.response.time_to_first_chunk"] = float(ttft)
+        result = data.get("result")
+        if isinstance(result, str) and _captured(result):
+            # the assembled answer, readable on the chat span (the frames hold it as packed tokens)
+            message: dict[str, Any] = {"role": "assistant", "parts": [{"type": "text", "content": result}]}
+            if isinstance(reason, str) and reason:
+                message["finish_reason"] = reason
+            attrs["gen_ai.output.messages"] = _json([message])
+    elif closer_type == "tool_usage_finished" and _captured(data.get("output")):
+        attrs["gen_ai.tool.call.result"] = _json(data["output"])
     _set_text(attrs, "error.type", data.get("error_type"))
     return attrs
 

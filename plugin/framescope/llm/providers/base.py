@@ -94,6 +94,8 @@ class Completion:
     output_tokens: int | None
     tool_calls: list[ToolCall] = field(default_factory=list)
     thinking: str = ""
+    #: The server's id of the response (``chatcmpl-...``), ``gen_ai.response.id`` on the span.
+    response_id: str | None = None
 
 
 Delta = TextDelta | ThinkingDelta | ToolCallDelta | Completion

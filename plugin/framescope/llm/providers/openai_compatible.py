@@ -252,6 +252,7 @@ class OpenAICompatibleProvider(Provider):
             output_tokens=getattr(usage, "completion_tokens", None),
             tool_calls=assembler.result(base_url=self.base_url, model=request.model),
             thinking=_reasoning(self, request, message),
+            response_id=_response_id(response),
         )
 
     # ------------------------------------------------------------------ errors
@@ -340,9 +341,11 @@ class _ChunkAssembly:
         self._model: str | None = None
         self._input_tokens: int | None = None
         self._output_tokens: int | None = None
+        self._response_id: str | None = None
 
     def feed(self, chunk: Any) -> list[Delta]:
         self.chunks += 1
+        self._response_id = self._response_id or _response_id(chunk)
         choices = getattr(chunk, "choices", None)
         usage = getattr(chunk, "usage", None)
         if not isinstance(choices, list):
@@ -401,6 +404,7 @@ class _ChunkAssembly:
             output_tokens=self._output_tokens,
             tool_calls=self._tools.result(base_url=provider.base_url, model=request.model),
             thinking="".join(self._thinking),
+            response_id=self._response_id,
         )
 
 
@@ -497,3 +501,9 @@ def _excerpt(value: Any) -> str:
     except (TypeError, ValueError):
         dumped = repr(value)
     return dumped[:_EXCERPT_CHARS]
+
+
+def _response_id(response: Any) -> str | None:
+    """The ``id`` of a response or stream chunk (every chunk of a stream carries the same one)."""
+    value = getattr(response, "id", None)
+    return value if isinstance(value, str) and value else None

@@ -8,6 +8,7 @@ without a network or a key, and deterministically, so a test can assert exact fr
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 import threading
@@ -260,6 +261,8 @@ def _deltas_for(reply: ScriptedReply, request: base.ProviderRequest, script_name
             output_tokens=output_tokens,
             tool_calls=calls,
             thinking=reply.thinking,
+            # deterministic, so that the same script gives the same frames every time
+            response_id="scripted-" + hashlib.sha256(f"{script_name}\0{reply.text}".encode()).hexdigest()[:24],
         )
     )
     return deltas
