@@ -31,4 +31,16 @@ class FramescopeError(Exception):
 # --- integrations (CrewAI) ---------------------------------------------------------------
 
 
+class IntegrationNotInstalledError(FramescopeError, ImportError):
+    """An integration's framework is missing or too old; the message names the extra to install."""
+
+
+class CrewAIReportedFailure(FramescopeError, RuntimeError):
+    """A CrewAI lifecycle ended in failure; recorded as its span's status, never raised."""
+
+
+class FollowTimeoutError(FramescopeError, TimeoutError):
+    """``follow()`` waited for a run that never started within its timeout."""
+
+
 # --- serve -------------------------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""CrewAI events as framescope frames, through CrewAI's own frame conversion.
+
+The frame a CrewAI session would stream for an event is what
+``crewai.utilities.streaming.stream_frame_from_event`` returns: its id, emission sequence,
+parent and previous ids, channel, namespace, timestamp and data.  The instrumentor calls that
+same function, so what it records is CrewAI's frame, not a re-derivation of it.  Two things
+are changed on the way into the trace, both stated in docs/crewai.md:
+
+* values under a secret-looking key (``api_key`` ...) become ``"[REDACTED]"`` (CrewAI puts an
+  agent's LLM configuration, key included, into its agent and task frames);
+* an event CrewAI cannot convert is still recorded, on ``custom``, with what can be said of it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from framescope.telemetry.jsonsafe import REDACTED, SECRET_KEYS, json_safe_data
+from framescope.types.streaming import StreamFrame, make_frame
+
+
+def frame_from_event(convert: Any, event: Any) -> StreamFrame:
+    """The framescope frame for ``event``, converted by CrewAI's ``convert`` function."""
+    crew_frame = convert(event)
+    data = crew_frame.data
+    return make_frame(
+        crew_frame.id,
+        crew_frame.seq,
+        crew_frame.type,
+        crew_frame.channel,
+        list(crew_frame.namespace),
+        crew_frame.timestamp,
+        crew_frame.parent_id,
+        crew_frame.previous_id,
+        without_secrets(data) if isinstance(data, dict) else {"value": data},
+    )
+
+
+def fallback_frame(event: Any, error: BaseException) -> StreamFrame:
+    """A frame for an event CrewAI's conversion failed on: never dropped, recorded on ``custom``."""
+    timestamp = getattr(event, "timestamp", None)
+    if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
+        timestamp = datetime.now(UTC)
+    event_type = getattr(event, "type", None)
+    return make_frame(
+        str(getattr(event, "event_id", "") or id(event)),
+        getattr(event, "emission_sequence", None),
+        event_type if isinstance(event_type, str) and event_type else type(event).__name__,
+        "custom",
+        ["custom"],
+        timestamp,
+        getattr(event, "parent_event_id", None),
+        getattr(event, "previous_event_id", None),
+        json_safe_data({"unconverted": repr(event)[:1000], "conversion_error": f"{type(error).__name__}: {error}"}),
+    )
+
+
+def without_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` itself when it holds no secret-looking key, else a copy with those values redacted."""
+    cleaned = _clean(data)
+    return cleaned if isinstance(cleaned, dict) else data
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        out: dict[str, Any] | None = None
+        for key, item in value.items():
+            if isinstance(key, str) and key.lower() in SECRET_KEYS and item is not None:
+                new: Any = REDACTED
+            else:
+                new = _clean(item)
+            if new is not item and out is None:
+                out = dict(value)
+            if out is not None:
+                out[key] = new
+        return value if out is None else out
+    if isinstance(value, list):
+        changed: list[Any] | None = None
+        for index, item in enumerate(value):
+            new = _clean(item)
+            if new is not item and changed is None:
+                changed = list(value)
+            if changed is not None:
+                changed[index] = new
+        return value if changed is None else changed
+    return value
