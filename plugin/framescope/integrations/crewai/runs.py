@@ -68,7 +68,8 @@ class CrewAIRun:
             self.trace_id = trace_id
             for sink in self.sinks:
                 sink.trace_id = trace_id
-            follow.trace_known(self)
+            if self._root is not None:  # a lone event (e.g. flow_created) is not what a trace's follower wants
+                follow.trace_known(self)
 
     def record(self, frame: StreamFrame, started_event_id: str | None) -> bool:
         """Record ``frame`` and deliver it to the run's sessions; True once the run is complete."""
