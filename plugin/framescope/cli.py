@@ -126,7 +126,7 @@ def doctor() -> None:
 @main.command("replay")
 @click.argument("source")
 @click.option("--trace-id", default=None,
-              help="Trace to replay (hex); default: the newest run (or the id in a trace URL).")
+              help="Trace to replay (hex), from its root run; default: the newest run (or the id in a trace URL).")
 @click.option("--run-id", default=None, help="Run to replay when the trace holds several (see --list).")
 @click.option("--all-runs", is_flag=True, help="Replay every run of the trace in order (a whole conversation).")
 @click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS), help="Only these channels.")

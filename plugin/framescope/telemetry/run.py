@@ -40,6 +40,11 @@ _current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
 _current_scope: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
     "framescope_scope", default=None
 )
+#: Sessions opened inside a run (a nested ``stream_call``): views of the enclosing run that
+#: also get the frames emitted in their own context, like CrewAI's context-scoped stream sinks.
+_nested_sinks: contextvars.ContextVar[tuple[FrameQueue, ...]] = contextvars.ContextVar(
+    "framescope_nested_sinks", default=()
+)
 
 _utc = UTC
 _now = datetime.now
@@ -138,6 +143,8 @@ class Run:
             if self.recorder is not None:
                 self.recorder.event(frame, scope)
             self.processor.on_frame(self, frame)
+            for sink in _nested_sinks.get():
+                sink.put(frame)
         return frame
 
     def open(self, type_: str, data: dict[str, Any], scope: Scope) -> StreamFrame:
@@ -148,6 +155,8 @@ class Run:
             if self.recorder is not None:
                 self.recorder.open(frame, scope)
             self.processor.on_frame(self, frame)
+            for sink in _nested_sinks.get():
+                sink.put(frame)
         return frame
 
     def close(
@@ -158,6 +167,8 @@ class Run:
             if self.recorder is not None:
                 self.recorder.close(frame, scope, error)
             self.processor.on_frame(self, frame)
+            for sink in _nested_sinks.get():
+                sink.put(frame)
         return frame
 
     def abandon(self, scope: Scope, reason: str) -> None:
@@ -415,6 +426,9 @@ def _start(
 ) -> FrameQueue:
     runtime = get_runtime()
     queue = FrameQueue(queue_size or runtime.queue_size)
+    outer = _current_run.get()
+    if outer is not None:
+        return _start_nested(outer, queue, fn, args, kwargs)
     run = Run(
         runtime,
         [queue],
@@ -458,6 +472,44 @@ def _produce(
     finally:
         run.finish()
         runtime.processor.unregister(run)
+        queue.finish(result, error)
+
+
+def _start_nested(
+    outer: Run, queue: FrameQueue, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> FrameQueue:
+    """A session opened inside a run is a view of that run, not a run of its own.
+
+    One run, one contiguous ``seq``: the call's frames are the enclosing run's frames (the
+    enclosing sessions see them too), and this session sees the frames emitted in its call.
+    """
+    queue.run_id = outer.run_id
+    queue.trace_id = outer.trace_id
+    context = contextvars.copy_context()
+    context.run(_nested_sinks.set, (*_nested_sinks.get(), queue))
+    thread = threading.Thread(
+        target=context.run,
+        args=(_produce_nested, queue, fn, args, kwargs),
+        name=f"framescope-run-{outer.run_id}-nested",
+        daemon=True,
+    )
+    queue.add_close_callback(lambda: _reap(thread))
+    thread.start()
+    return queue
+
+
+def _produce_nested(queue: FrameQueue, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        result = fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+    except StreamClosed:
+        pass
+    except BaseException as exc:  # the call's own failure is the nested session's to raise
+        error = exc
+    finally:
         queue.finish(result, error)
 
 
