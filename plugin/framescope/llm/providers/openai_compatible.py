@@ -18,6 +18,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import httpx
 import openai
 
 from .base import (
@@ -50,7 +51,11 @@ PLACEHOLDER_API_KEY = "no-key-needed"
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 _EXCERPT_CHARS = 300
 #: What the SDK and chunk parsing raise; anything else (a bug, KeyboardInterrupt) passes through.
-_MAPPED: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, TypeError, AttributeError, KeyError)
+# openai 2.x (which CrewAI pins) lets transport errors raised while reading a stream escape as
+# httpx exceptions; openai 3 wraps them.  Both mean the same to the caller.
+_MAPPED: tuple[type[Exception], ...] = (
+    openai.OpenAIError, httpx.TransportError, ValueError, TypeError, AttributeError, KeyError,
+)
 
 
 class OpenAICompatibleProvider(Provider):
@@ -290,7 +295,7 @@ class OpenAICompatibleProvider(Provider):
                 base_url=where,
                 model=model,
             )
-        if isinstance(err, openai.APITimeoutError):
+        if isinstance(err, (openai.APITimeoutError, httpx.TimeoutException)):
             limit = request.timeout if request.timeout is not None else self.timeout
             stage = f"stopped streaming{progress}" if mid else "did not answer"
             return LLMTimeoutError(
@@ -300,7 +305,7 @@ class OpenAICompatibleProvider(Provider):
                 base_url=where,
                 model=model,
             )
-        if isinstance(err, openai.APIConnectionError):
+        if isinstance(err, (openai.APIConnectionError, httpx.TransportError)):
             cause = redact(str(err.__cause__ or err), self._api_key)
             if mid:
                 message = (
