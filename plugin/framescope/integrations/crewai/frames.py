@@ -22,7 +22,11 @@ from framescope.types.streaming import StreamFrame, make_frame
 
 def frame_from_event(convert: Any, event: Any) -> StreamFrame:
     """The framescope frame for ``event``, converted by CrewAI's ``convert`` function."""
-    crew_frame = convert(event)
+    return frame_from_crewai_frame(convert(event))
+
+
+def frame_from_crewai_frame(crew_frame: Any) -> StreamFrame:
+    """A CrewAI ``StreamFrame`` as a framescope frame (the same fields; secrets redacted)."""
     data = crew_frame.data
     return make_frame(
         crew_frame.id,
@@ -35,6 +39,48 @@ def frame_from_event(convert: Any, event: Any) -> StreamFrame:
         crew_frame.previous_id,
         without_secrets(data) if isinstance(data, dict) else {"value": data},
     )
+
+
+def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
+    """The same frame as :func:`frame_from_event`, from the pieces CrewAI's conversion is made of.
+
+    ``stream_frame_from_event`` is ``_stream_channel``, ``_stream_namespace`` and
+    ``event.to_json(exclude=_FRAME_DATA_EXCLUDE)`` put into a validated ``StreamFrame``; when no
+    CrewAI session needs that ``StreamFrame`` object, the instrumentor calls the pieces and
+    skips the validation (about a third of the conversion's cost).  The tests check that both
+    ways give CrewAI's frame, field for field.
+    """
+    channel = streaming._stream_channel(event)
+    data = _to_json(event, streaming._FRAME_DATA_EXCLUDE)
+    return make_frame(
+        event.event_id,
+        event.emission_sequence,
+        event.type,
+        channel,
+        streaming._stream_namespace(event, channel),
+        event.timestamp,
+        event.parent_event_id,
+        event.previous_event_id,
+        without_secrets(data) if isinstance(data, dict) else {"value": data},
+    )
+
+
+_FLAT = (str, int, float, bool, type(None))
+
+
+def _to_json(event: Any, exclude: set[str]) -> Any:
+    """``event.to_json(exclude=...)``, four times faster for the common flat event.
+
+    CrewAI's ``to_json`` is pydantic's ``model_dump(mode="json")`` walked once more by its
+    ``to_serializable``; for a dump whose values are all JSON scalars (a token chunk, most
+    lifecycle events) that walk returns an equal dict, so it is skipped.  Anything nested
+    goes through CrewAI's own ``to_json`` (its depth limit and reprs then apply as usual).
+    """
+    dumped = event.model_dump(mode="json", exclude=exclude, serialize_as_any=True)
+    for value in dumped.values():
+        if not isinstance(value, _FLAT):
+            return event.to_json(exclude=exclude)
+    return dumped
 
 
 def fallback_frame(event: Any, error: BaseException) -> StreamFrame:

@@ -21,8 +21,9 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from framescope.integrations.crewai._dependency import REQUIREMENT, require_crewai
-from framescope.integrations.crewai.frames import fallback_frame, frame_from_event
+from framescope.integrations.crewai.frames import fallback_frame, frame_from_crewai_frame, frame_from_parts
 from framescope.integrations.crewai.runs import RunTracker
+from framescope.types.streaming import StreamFrame
 
 logger = logging.getLogger("framescope.integrations.crewai")
 
@@ -37,6 +38,7 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     _tracker: RunTracker | None = None
     _original: Callable[[Any, Any], None] | None = None
+    _original_convert: Callable[[Any], Any] | None = None
     _failures = 0
     _warned = False
     _failure_lock = threading.Lock()
@@ -58,23 +60,41 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
     def _instrument(self, **kwargs: Any) -> None:
         import crewai.events.event_bus as bus_module
+        import crewai.utilities.streaming as streaming_module
         from crewai.events.event_context import SCOPE_STARTING_EVENTS
-        from crewai.utilities.streaming import stream_frame_from_event
+        from crewai.events.stream_context import _stream_sinks
 
         tracker = RunTracker(frozenset(SCOPE_STARTING_EVENTS), kwargs.get("tracer_provider"))
         original: Callable[[Any, Any], None] = bus_module.publish_stream_event
+        original_convert: Callable[[Any], Any] = streaming_module.stream_frame_from_event
         cls = type(self)
         cls._tracker = tracker
         cls._original = original
+        cls._original_convert = original_convert
         record_failure = self._record_failure
+        converted = threading.local()  # the event being published and CrewAI's frame for it
+        fast = _has_conversion_pieces(streaming_module)
+
+        def shared_convert(event: Any) -> Any:
+            """CrewAI's sinks get the frame already made for this event instead of a second conversion."""
+            if getattr(converted, "event", None) is event:
+                return converted.frame
+            return original_convert(event)
+
+        def convert(event: Any) -> StreamFrame:
+            try:
+                if _stream_sinks.get() or not fast:  # a CrewAI session will want CrewAI's own frame object
+                    crew_frame = original_convert(event)
+                    converted.event, converted.frame = event, crew_frame
+                    return frame_from_crewai_frame(crew_frame)
+                return frame_from_parts(streaming_module, event)
+            except Exception as error:
+                record_failure(error)
+                return fallback_frame(event, error)
 
         def publish_and_record(source: Any, event: Any) -> None:
             try:
-                try:
-                    frame = frame_from_event(stream_frame_from_event, event)
-                except Exception as error:
-                    record_failure(error)
-                    frame = fallback_frame(event, error)
+                frame = convert(event)
                 run = tracker.run_for(frame)
             except Exception as error:
                 record_failure(error)
@@ -84,6 +104,7 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 try:
                     original(source, event)  # CrewAI's own sessions first, in the same order
                 finally:
+                    converted.event = converted.frame = None
                     if not run.finished:
                         try:
                             if run.record(frame, getattr(event, "started_event_id", None)):
@@ -92,14 +113,20 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                             record_failure(error)
 
         publish_and_record.__wrapped__ = original  # type: ignore[attr-defined]
+        shared_convert.__wrapped__ = original_convert  # type: ignore[attr-defined]
         bus_module.publish_stream_event = publish_and_record
+        streaming_module.stream_frame_from_event = shared_convert
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import crewai.events.event_bus as bus_module
+        import crewai.utilities.streaming as streaming_module
 
         cls = type(self)
         if cls._original is not None:
             bus_module.publish_stream_event = cls._original
+        if cls._original_convert is not None:
+            streaming_module.stream_frame_from_event = cls._original_convert
+        cls._original_convert = None
         tracker = cls._tracker
         cls._tracker = None
         cls._original = None
@@ -120,6 +147,13 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 error,
                 exc_info=error,
             )
+
+
+def _has_conversion_pieces(streaming_module: Any) -> bool:
+    """Whether this CrewAI still builds its frames from the pieces :func:`frame_from_parts` uses."""
+    return all(
+        hasattr(streaming_module, name) for name in ("_stream_channel", "_stream_namespace", "_FRAME_DATA_EXCLUDE")
+    )
 
 
 __all__ = ["CrewAIInstrumentor"]
