@@ -96,3 +96,27 @@ def test_conversation_turns_replay_and_carry_the_conversation_id(instrumented: A
     turn_spans = [r for r in records if r.name == "conversation_turn"]
     assert len(turn_spans) == 2
     assert {span.attributes.get("gen_ai.conversation.id") for span in turn_spans} == {"session-1"}
+
+
+@pytest.mark.parametrize("scenario", ["llm_chunks", "crew_with_tool", "custom_events"])
+def test_runs_nobody_streams_are_recorded_as_crewai_would_stream_them(
+    instrumented: Any, server: Any, scenario: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No CrewAI session is open, so the instrumentor converts on its own: its frames still
+    equal CrewAI's conversion of every event the run emitted (taken after the run)."""
+    from crewai.events.event_bus import crewai_event_bus
+    from crewai.utilities.streaming import stream_frame_from_event
+
+    emitted: list[Any] = []
+    record_event = crewai_event_bus._record_event
+
+    def convert_as_emitted(event: Any) -> None:  # right after publishing, as a CrewAI session would
+        emitted.append(stream_frame_from_event(event))
+        record_event(event)
+
+    monkeypatch.setattr(crewai_event_bus, "_record_event", convert_as_emitted)
+    server.set(reply="Paris is sunny and warm today")
+    flow = FLOW_BUILDERS[scenario](server)
+    emitted.clear()  # the flow_created event of the construction is a run of its own
+    flow.kickoff()
+    assert_round_trip(instrumented, Outcome(emitted))

@@ -65,6 +65,7 @@ TYPE = "framescope.type"
 COUNT = "framescope.count"
 CHUNKS = "framescope.chunks"
 DELTAS_US = "framescope.dt_us"
+IDS = "framescope.ids"
 FRAMES = "framescope.frames"
 BATCH_EVENT = "framescope.batch"
 LINK_RELATION = "framescope.link.relation"
@@ -131,7 +132,10 @@ class Scope:
 
 
 class _TokenRun:
-    __slots__ = ("scope", "type", "rest", "rest_json", "first", "chunks", "times_us")
+    __slots__ = (
+        "scope", "type", "rest", "rest_json", "first", "chunks", "times_us",
+        "ids", "first_seq", "first_previous", "next_seq", "last_id",
+    )
 
     def __init__(self, scope: Scope, type_: str, rest: dict[str, Any], rest_json: str, first: int):
         self.scope = scope
@@ -141,6 +145,13 @@ class _TokenRun:
         self.first = first
         self.chunks: list[str] = []
         self.times_us: list[int] = []
+        # Frames whose envelope is not derivable (another runtime's ids, e.g. CrewAI's) still
+        # form a run when their ids chain and their seq counts up: the ids are then stored.
+        self.ids: list[str] | None = None
+        self.first_seq: int = first
+        self.first_previous: str | None = None
+        self.next_seq: int = first
+        self.last_id: str | None = None
 
 
 class RunRecorder:
@@ -373,17 +384,22 @@ class RunRecorder:
         chunk = data.get("chunk")
         if not isinstance(chunk, str):
             return False
-        ordinal = self._count
-        prefix = self._prefix
         if (
-            frame.seq != ordinal
-            or frame.id != prefix + str(ordinal)
-            or frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None)
-            or frame.parent_id != scope.opener_id
+            frame.parent_id != scope.opener_id
             or frame.namespace != scope.namespace
             or frame.channel != channel_for(frame.type)
             or frame.timestamp.utcoffset()
         ):
+            return False
+        ordinal = self._count
+        prefix = self._prefix
+        seq = frame.seq
+        derived = (
+            seq == ordinal
+            and frame.id == prefix + str(ordinal)
+            and frame.previous_id == (prefix + str(ordinal - 1) if ordinal else None)
+        )
+        if not derived and (not isinstance(seq, int) or isinstance(seq, bool)):
             return False
         run = self._tokens
         if len(data) == 1:
@@ -396,13 +412,25 @@ class RunRecorder:
             or run.type != frame.type
             or run.rest != rest
             or len(run.chunks) >= TOKEN_RUN_MAX
+            or (run.ids is None) != derived
+            or (run.ids is not None and (seq != run.next_seq or frame.previous_id != run.last_id))
         ):
             self._flush_tokens()
             self._link_if_crossing(scope)
             run = self._tokens = _TokenRun(scope, frame.type, rest, dumps(rest) if rest else "", ordinal)
+            if not derived:
+                assert isinstance(seq, int)
+                run.ids = []
+                run.first_seq = seq
+                run.first_previous = frame.previous_id
             self._last_scope = scope
         run.chunks.append(chunk)
         run.times_us.append(to_unix_us(frame.timestamp))
+        if run.ids is not None:
+            assert isinstance(seq, int)
+            run.ids.append(frame.id)
+            run.next_seq = seq + 1
+            run.last_id = frame.id
         self._count = ordinal + 1
         return True
 
@@ -417,6 +445,13 @@ class RunRecorder:
             attributes[DELTAS_US] = dumps([b - a for a, b in pairwise(times)])
         if run.rest_json:
             attributes[DATA] = run.rest_json
+        if run.ids is not None:
+            attributes[IDS] = dumps(run.ids)
+            if run.first_seq != run.first:
+                attributes[SEQ_VALUE] = dumps(run.first_seq)
+            expected_previous = self._prefix + str(run.first - 1) if run.first else None
+            if run.first_previous != expected_previous:
+                attributes[PREVIOUS_ID] = dumps(run.first_previous)
         self._write_event(run.scope, run.type, times[0] * 1000, attributes)
 
 
@@ -569,19 +604,28 @@ def _decode_event(
         namespace = ctx.namespace
         opener_id = ctx.opener
         us = time_ns // 1000
-        previous = prefix + str(first - 1) if first else None
+        previous = _json(attrs[PREVIOUS_ID], span, event) if PREVIOUS_ID in attrs else (
+            prefix + str(first - 1) if first else None
+        )
+        ids = _json(attrs[IDS], span, event) if IDS in attrs else None
+        if ids is not None and (not isinstance(ids, list) or len(ids) != count):
+            raise FrameDecodeError(
+                f"span {span.span_id} event {name!r} at seq {first}: token run says {count} tokens "
+                "but its ids do not match; the trace was truncated or edited"
+            )
+        seq_base = _int(_json(attrs[SEQ_VALUE], span, event), span, event) if SEQ_VALUE in attrs else first
         ordinal = first
         for index, chunk in enumerate(chunks):
             if index:
                 us += deltas[index - 1]
-            current = prefix + str(ordinal)
+            current = ids[index] if ids is not None else prefix + str(ordinal)
             if rest is None:
                 data = {"chunk": chunk}
             else:
                 data = dict(rest)
                 data["chunk"] = chunk
             out[ordinal] = make_frame(
-                current, ordinal, frame_type, channel, namespace, _EPOCH + timedelta(microseconds=us),
+                current, seq_base + index, frame_type, channel, namespace, _EPOCH + timedelta(microseconds=us),
                 opener_id, previous, data,
             )
             previous = current

@@ -51,7 +51,11 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
     ways give CrewAI's frame, field for field.
     """
     channel = streaming._stream_channel(event)
-    data = _to_json(event, streaming._FRAME_DATA_EXCLUDE)
+    exclude = streaming._FRAME_DATA_EXCLUDE
+    if type(event).to_json is streaming.BaseEvent.to_json:
+        data = _to_json(event, exclude)
+    else:  # an event class with its own to_json (CrewAI's crew events drop the crew object)
+        data = event.to_json(exclude=exclude)
     return make_frame(
         event.event_id,
         event.emission_sequence,
@@ -68,6 +72,20 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
 _FLAT = (str, int, float, bool, type(None))
 
 
+_SAFE_KEYS: set[tuple[Any, ...]] = set()  # key sets seen without a secret (events of one type share one)
+
+
+def _no_secret_key(value: dict[Any, Any]) -> bool:
+    keys = tuple(value)
+    if keys in _SAFE_KEYS:
+        return True
+    if any(isinstance(key, str) and key.lower() in SECRET_KEYS for key in keys):
+        return False
+    if len(_SAFE_KEYS) < 4096:
+        _SAFE_KEYS.add(keys)
+    return True
+
+
 def _to_json(event: Any, exclude: set[str]) -> Any:
     """``event.to_json(exclude=...)``, four times faster for the common flat event.
 
@@ -76,7 +94,10 @@ def _to_json(event: Any, exclude: set[str]) -> Any:
     lifecycle events) that walk returns an equal dict, so it is skipped.  Anything nested
     goes through CrewAI's own ``to_json`` (its depth limit and reprs then apply as usual).
     """
-    dumped = event.model_dump(mode="json", exclude=exclude, serialize_as_any=True)
+    try:
+        dumped = event.model_dump(mode="json", exclude=exclude, serialize_as_any=True)
+    except Exception:  # CrewAI's walk has its own fallbacks (reprs) for what pydantic cannot dump
+        return event.to_json(exclude=exclude)
     for value in dumped.values():
         if not isinstance(value, _FLAT):
             return event.to_json(exclude=exclude)
@@ -109,6 +130,13 @@ def without_secrets(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _clean(value: Any) -> Any:
+    if type(value) is dict and _no_secret_key(value):
+        # the common case, and every token chunk: no secret key here, so only nested values can hold one
+        for item in value.values():
+            if isinstance(item, (dict, list)) and _clean(item) is not item:
+                break
+        else:
+            return value
     if isinstance(value, dict):
         out: dict[str, Any] | None = None
         for key, item in value.items():

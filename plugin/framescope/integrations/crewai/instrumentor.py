@@ -152,7 +152,8 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 def _has_conversion_pieces(streaming_module: Any) -> bool:
     """Whether this CrewAI still builds its frames from the pieces :func:`frame_from_parts` uses."""
     return all(
-        hasattr(streaming_module, name) for name in ("_stream_channel", "_stream_namespace", "_FRAME_DATA_EXCLUDE")
+        hasattr(streaming_module, name)
+        for name in ("_stream_channel", "_stream_namespace", "_FRAME_DATA_EXCLUDE", "BaseEvent")
     )
 
 
