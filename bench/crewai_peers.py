@@ -14,7 +14,8 @@ through a SimpleSpanProcessor, so export costs the same everywhere.  For each th
 * replayable: whether ``framescope.replay`` rebuilds CrewAI's own frames of the run, field for
   field (framescope), or only a reconstruction from GenAI spans (peers), or nothing;
 * cost: CPU time per run over the bare run, per CrewAI frame, and as a share of CrewAI's own
-  CPU time per frame.
+  CPU time per frame; "streamed" with a CrewAI session open (CrewAI converts every event to a
+  frame itself), "unstreamed" with none (a plain ``kickoff()``: CrewAI makes no frames).
 
     PYTHONPATH=plugin python bench/crewai_peers.py --rounds 5 [--json out.json]
 """
@@ -68,7 +69,7 @@ def run_side(side: str, rounds: int) -> dict[str, Any]:
         return json.loads(out.read_text())
 
 
-def analyse(result: dict[str, Any], baseline_cpu: float) -> dict[str, Any]:
+def analyse(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
     from framescope.integrations.crewai.frames import without_secrets
     from framescope.replay import from_records
     from framescope.replay.sources import parse_trace_document
@@ -98,6 +99,9 @@ def analyse(result: dict[str, Any], baseline_cpu: float) -> dict[str, Any]:
         except Exception as error:  # a peer's trace may hold nothing replay can use
             replay = f"no ({type(error).__name__})"
     cpu = min(result["cpu_s"])  # the least disturbed round: the machine is shared
+    baseline_cpu = min(baseline["cpu_s"])
+    quiet = min(result["cpu_unstreamed_s"])
+    quiet_baseline = min(baseline["cpu_unstreamed_s"])
     return {
         "side": result["side"],
         "versions": result["versions"],
@@ -114,6 +118,8 @@ def analyse(result: dict[str, Any], baseline_cpu: float) -> dict[str, Any]:
         "cpu_ms_median": statistics.median(result["cpu_s"]) * 1000,
         "overhead_us_per_frame": (cpu - baseline_cpu) / len(frames) * 1e6,
         "crewai_us_per_frame": baseline_cpu / len(frames) * 1e6,
+        "unstreamed_overhead_us_per_frame": (quiet - quiet_baseline) / len(frames) * 1e6,
+        "unstreamed_crewai_us_per_frame": quiet_baseline / len(frames) * 1e6,
     }
 
 
@@ -125,8 +131,7 @@ def main() -> None:
     args = parser.parse_args()
     sides = [s for s in args.sides.split(",") if s]
     results = {side: run_side(side, args.rounds) for side in ["none", *[s for s in sides if s != "none"]]}
-    baseline = min(results["none"]["cpu_s"])
-    rows = [analyse(results[side], baseline) for side in results]
+    rows = [analyse(results[side], results["none"]) for side in results]
     load = os.getloadavg()
     print(
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; rounds {args.rounds}; process CPU time, "
@@ -134,15 +139,17 @@ def main() -> None:
     )
     header = (
         f"{'recorder':14} {'spans':>5} {'events':>6} {'links':>5} {'chunks kept':>12} {'answer':>6} "
-        f"{'CPU/run ms':>10} {'+us/frame':>9} {'+%':>5}  replay"
+        f"{'CPU/run ms':>10} {'+us/frame':>9} {'+%':>5} {'unstreamed':>10} {'+%':>5}  replay"
     )
     print(header)
     for row in rows:
         share = row["overhead_us_per_frame"] / row["crewai_us_per_frame"] * 100
+        quiet_share = row["unstreamed_overhead_us_per_frame"] / row["unstreamed_crewai_us_per_frame"] * 100
         print(
             f"{row['side']:14} {row['spans']:>5} {row['events']:>6} {row['links']:>5} "
             f"{row['chunks_kept']:>5}/{row['chunks_streamed']:<6} {'yes' if row['answer_text_kept'] else 'no':>6} "
-            f"{row['cpu_ms_per_run']:>10.1f} {row['overhead_us_per_frame']:>9.1f} {share:>5.1f}  {row['replay']}"
+            f"{row['cpu_ms_per_run']:>10.1f} {row['overhead_us_per_frame']:>9.1f} {share:>5.1f} "
+            f"{row['unstreamed_overhead_us_per_frame']:>10.1f} {quiet_share:>5.1f}  {row['replay']}"
         )
     for row in rows:
         print(f"  {row['side']}: {', '.join(row['span_names'][:12])}")

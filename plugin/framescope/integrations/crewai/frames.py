@@ -50,11 +50,17 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
     skips the validation (about a third of the conversion's cost).  The tests check that both
     ways give CrewAI's frame, field for field.
     """
-    channel = streaming._stream_channel(event)
+    cls = type(event)
+    key = (cls, event.type)
+    channel = _CHANNELS.get(key)
+    if channel is None:  # it depends on the class and the type only: computed once per pair
+        channel = streaming._stream_channel(event)
+        if len(_CHANNELS) < 4096:
+            _CHANNELS[key] = channel
     exclude = streaming._FRAME_DATA_EXCLUDE
-    if type(event).to_json is streaming.BaseEvent.to_json:
+    if cls.to_json is streaming.BaseEvent.to_json and cls not in _NESTED:
         data = _to_json(event, exclude)
-    else:  # an event class with its own to_json (CrewAI's crew events drop the crew object)
+    else:  # its own to_json (CrewAI's crew events drop the crew object), or known to nest
         data = event.to_json(exclude=exclude)
     return make_frame(
         event.event_id,
@@ -70,6 +76,9 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
 
 
 _FLAT = (str, int, float, bool, type(None))
+_CHANNELS: dict[tuple[type, str], str] = {}
+#: event classes whose dump nested objects once: the fast path is skipped for them from then on
+_NESTED: set[type] = set()
 
 
 _SAFE_KEYS: set[tuple[Any, ...]] = set()  # key sets seen without a secret (events of one type share one)
@@ -87,21 +96,39 @@ def _no_secret_key(value: dict[Any, Any]) -> bool:
 
 
 def _to_json(event: Any, exclude: set[str]) -> Any:
-    """``event.to_json(exclude=...)``, four times faster for the common flat event.
+    """``event.to_json(exclude=...)``, several times faster.
 
     CrewAI's ``to_json`` is pydantic's ``model_dump(mode="json")`` walked once more by its
-    ``to_serializable``; for a dump whose values are all JSON scalars (a token chunk, most
-    lifecycle events) that walk returns an equal dict, so it is skipped.  Anything nested
-    goes through CrewAI's own ``to_json`` (its depth limit and reprs then apply as usual).
+    generic ``to_serializable`` (which turns values nested five levels deep into their
+    ``repr``).  On a JSON-mode dump that walk only copies and applies the depth limit, so
+    scalars are kept as they are and nested values get the same depth rule (:func:`_walk`).
+    When pydantic cannot dump the event (a function in a field), CrewAI's own ``to_json`` and
+    its fallbacks run, and that event class goes that way from then on.
     """
     try:
         dumped = event.model_dump(mode="json", exclude=exclude, serialize_as_any=True)
     except Exception:  # CrewAI's walk has its own fallbacks (reprs) for what pydantic cannot dump
+        _NESTED.add(type(event))
         return event.to_json(exclude=exclude)
-    for value in dumped.values():
+    for key, value in dumped.items():
         if not isinstance(value, _FLAT):
-            return event.to_json(exclude=exclude)
+            dumped[key] = _walk(value, 2)
     return dumped
+
+
+#: ``to_serializable``'s default depth limit: a value that deep becomes its ``repr``.
+_MAX_DEPTH = 5
+
+
+def _walk(value: Any, depth: int) -> Any:
+    """What ``to_serializable`` makes of an already JSON-mode value at ``depth`` (the event is 0)."""
+    if depth >= _MAX_DEPTH:
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(key): _walk(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_walk(item, depth + 1) for item in value]
+    return value
 
 
 def fallback_frame(event: Any, error: BaseException) -> StreamFrame:
