@@ -17,7 +17,7 @@ through a SimpleSpanProcessor, so export costs the same everywhere.  For each th
   CPU time per frame; "streamed" with a CrewAI session open (CrewAI converts every event to a
   frame itself), "unstreamed" with none (a plain ``kickoff()``: CrewAI makes no frames).
 
-    PYTHONPATH=plugin python bench/crewai_peers.py --rounds 5 [--json out.json]
+    PYTHONPATH=plugin python bench/crewai_peers.py [--rounds 5 --passes 3] [--json out.json]
 """
 
 from __future__ import annotations
@@ -125,16 +125,27 @@ def analyse(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5, help="measured runs per side and pass")
+    parser.add_argument("--passes", type=int, default=3, help="times every side runs, in turn")
     parser.add_argument("--sides", default=",".join(SIDES))
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sides = [s for s in args.sides.split(",") if s]
-    results = {side: run_side(side, args.rounds) for side in ["none", *[s for s in sides if s != "none"]]}
+    order = ["none", *[s for s in sides if s != "none"]]
+    results: dict[str, dict[str, Any]] = {}
+    for _ in range(args.passes):  # the sides take turns, so a change of load hits them all alike
+        for side in order:
+            result = run_side(side, args.rounds)
+            if side in results:
+                results[side]["cpu_s"] += result["cpu_s"]
+                results[side]["cpu_unstreamed_s"] += result["cpu_unstreamed_s"]
+            else:
+                results[side] = result
     rows = [analyse(results[side], results["none"]) for side in results]
     load = os.getloadavg()
     print(
-        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; rounds {args.rounds}; process CPU time, "
+        f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.passes} passes x {args.rounds} rounds; "
+        "process CPU time, "
         "best round (median in --json)"
     )
     header = (

@@ -168,3 +168,34 @@ def test_following_a_run_that_never_comes_times_out_clearly() -> None:
     session = follow(run_id="0000000000000000", timeout=0.05)
     with pytest.raises(FollowTimeoutError, match="no live run with run 0000000000000000"):
         list(session)
+
+
+def test_with_content_capture_off_no_prompt_or_answer_reaches_the_trace(server: Any) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from framescope.integrations.crewai.frames import without_content
+    from framescope.telemetry.records import from_readable_span
+
+    exporter = InMemorySpanExporter()
+    framescope.configure(exporter=exporter, capture_message_content=False, replace=True)
+    instrumentor = CrewAIInstrumentor()
+    instrumentor.instrument()
+    try:
+        outcome = run_flow("llm_chunks", "stream", server)
+    finally:
+        instrumentor.uninstrument()
+        framescope.flush()
+    assert outcome.result == ANSWER.upper()  # CrewAI's own session still has the content
+    records = [from_readable_span(span) for span in exporter.get_finished_spans()]
+    framescope.shutdown()
+    text = repr([(r.attributes, [e.attributes for e in r.events]) for r in records])
+    assert "sunny" not in text.lower() and "Weather in Paris" not in text
+    run = next(run for run in decode_runs(records) if run.frames[0].id == outcome.frames[0].id)
+    want = [without_content(frame_of(f)).model_dump() for f in outcome.frames]
+    assert [f.model_dump() for f in run.frames] == want
+
+
+def frame_of(crew_frame: Any) -> Any:
+    from framescope.integrations.crewai.frames import frame_from_crewai_frame
+
+    return frame_from_crewai_frame(crew_frame)

@@ -131,6 +131,65 @@ def _walk(value: Any, depth: int) -> Any:
     return value
 
 
+#: Keys whose values are prompt or answer content in CrewAI's events (messages, chunks, tool
+#: arguments and outputs, results, task texts ...): recorded as "[REDACTED]" when content
+#: capture is off (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false).
+CONTENT_KEYS = frozenset(
+    {
+        "messages",
+        "message",
+        "content",
+        "chunk",
+        "response",
+        "result",
+        "output",
+        "tool_args",
+        "inputs",
+        "state",
+        "prompt",
+        "context",
+        "description",
+        "expected_output",
+        "answer",
+        "feedback",
+        "text",
+        "backstory",
+        "goal",
+        "raw",
+        "arguments",
+        "params",
+    }
+)
+
+
+def without_content(frame: StreamFrame) -> StreamFrame:
+    """``frame`` with its content values redacted (``data["content_redacted"]`` says so)."""
+    data = _redact_content(frame.data)
+    data["content_redacted"] = True
+    return make_frame(
+        frame.id,
+        frame.seq,
+        frame.type,
+        frame.channel,
+        frame.namespace,
+        frame.timestamp,
+        frame.parent_id,
+        frame.previous_id,
+        data,
+    )
+
+
+def _redact_content(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: (REDACTED if key in CONTENT_KEYS and item is not None else _redact_content(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_content(item) for item in value]
+    return value
+
+
 def fallback_frame(event: Any, error: BaseException) -> StreamFrame:
     """A frame for an event CrewAI's conversion failed on: never dropped, recorded on ``custom``."""
     timestamp = getattr(event, "timestamp", None)

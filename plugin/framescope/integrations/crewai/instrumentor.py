@@ -21,7 +21,12 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
 from framescope.integrations.crewai._dependency import REQUIREMENT, require_crewai
-from framescope.integrations.crewai.frames import fallback_frame, frame_from_crewai_frame, frame_from_parts
+from framescope.integrations.crewai.frames import (
+    fallback_frame,
+    frame_from_crewai_frame,
+    frame_from_parts,
+    without_content,
+)
 from framescope.integrations.crewai.runs import RunTracker
 from framescope.types.streaming import StreamFrame
 
@@ -96,6 +101,8 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             try:
                 frame = convert(event)
                 run = tracker.run_for(frame)
+                if not run.capture_content:
+                    frame = without_content(frame)
             except Exception as error:
                 record_failure(error)
                 original(source, event)

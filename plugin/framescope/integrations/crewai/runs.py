@@ -55,6 +55,7 @@ class CrewAIRun:
         self.trace_id: str | None = None
         self.processor = processor
         self.finished = False
+        self.capture_content = True
         self._starting = starting
         self._scopes: dict[str, Scope] = {}
         self._turns: list[Scope] = []
@@ -177,6 +178,7 @@ class RunTracker:
         if isinstance(session_id, str) and session_id:
             attributes["gen_ai.conversation.id"] = session_id
         run = CrewAIRun(tracer, runtime.processor, self._starting, attributes)
+        run.capture_content = runtime.capture_message_content
         runtime.processor.register(run)
         follow.run_started(run)
         with self._lock:
