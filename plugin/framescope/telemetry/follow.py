@@ -192,5 +192,9 @@ def follow(
         queue.add_close_callback(timer.cancel)
     if not attached:
         key = run_id if run_id is not None else wanted_trace or ""
-        queue.add_close_callback(lambda: REGISTRY.give_up(key, queue))
+
+        def stop_waiting() -> None:
+            REGISTRY.give_up(key, queue)
+
+        queue.add_close_callback(stop_waiting)
     return StreamSession(queue)

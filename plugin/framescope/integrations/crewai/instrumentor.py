@@ -130,9 +130,9 @@ class CrewAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
 
         cls = type(self)
         if cls._original is not None:
-            bus_module.publish_stream_event = cls._original
+            bus_module.publish_stream_event = cls._original  # type: ignore[assignment]
         if cls._original_convert is not None:
-            streaming_module.stream_frame_from_event = cls._original_convert
+            streaming_module.stream_frame_from_event = cls._original_convert  # type: ignore[assignment]
         cls._original_convert = None
         tracker = cls._tracker
         cls._tracker = None

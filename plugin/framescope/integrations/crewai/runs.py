@@ -96,11 +96,11 @@ class CrewAIRun:
                     recorder.close(frame, closing, _failure(kind, frame.data))
                 done = closing is self._root
             else:
-                scope = self._scopes.get(frame.parent_id) if frame.parent_id else None
-                if scope is None and self._root is not None and not _ended(self._root):
-                    scope = self._root
+                owner = self._scopes.get(frame.parent_id) if frame.parent_id else None
+                if owner is None and self._root is not None and not _ended(self._root):
+                    owner = self._root
                 if recorder is not None:
-                    recorder.event(frame, scope)
+                    recorder.event(frame, owner)
                     if self.trace_id is None and recorder.trace_id is not None:
                         self.set_trace_id(recorder.trace_id)
                 done = self._root is None  # a lone event outside any lifecycle is a run of its own
@@ -179,7 +179,7 @@ class RunTracker:
             attributes["gen_ai.conversation.id"] = session_id
         run = CrewAIRun(tracer, runtime.processor, self._starting, attributes)
         run.capture_content = runtime.capture_message_content
-        runtime.processor.register(run)
+        runtime.processor.register(run)  # type: ignore[arg-type]  # a Run in all the processor uses
         follow.run_started(run)
         with self._lock:
             self._active.add(run)
