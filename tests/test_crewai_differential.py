@@ -94,3 +94,37 @@ def test_replay_by_trace_id_defaults_to_the_root_run(server: Any, trace_file: An
     assert [f.id for f in replay.from_file(trace_file)] == [f.id for f in second]  # no trace id: the newest
     whole = replay.from_file(trace_file, trace_id, all_runs=True)
     assert [f.id for f in whole] == [f.id for f in first + second]
+
+
+def test_conversation_turns_stream_what_crewai_streams(server: Any) -> None:
+    """A turn, compared on what both runtimes have: the turn's own lifecycle, the transcript and
+    the LLM call (CrewAI also runs a flow inside each turn, and routes it: see docs/crewai.md)."""
+    kept_channels = {"llm", "messages"}
+    turn_types = {"conversation_turn_started", "conversation_turn_completed", "conversation_turn_failed"}
+
+    def projection(frames: list[Any]) -> list[tuple[str, str]]:
+        return [(f.type, f.channel) for f in frames if f.channel in kept_channels or f.type in turn_types]
+
+    reference = crewai.run_turns(server, ["Hello", "And tomorrow?"])
+    ours = fs.run_turns(server, ["Hello", "And tomorrow?"])
+    ours_async = fs.run_turns(server, ["Hello"], asynchronous=True)
+    for mine, theirs in zip([*ours, *ours_async], [*reference, reference[0]]):
+        assert projection(mine.frames) == projection(theirs.frames)
+        assert fs.text_of(mine.frames) == fs.text_of(theirs.frames)
+        assert mine.result == theirs.result == crewai.ANSWER
+
+
+def test_a_tool_round_inside_an_llm_call_streams_what_crewai_streams(server: Any) -> None:
+    """The tool's lifecycle inside the LLM call, compared on the tools channel (CrewAI streams the
+    tool call's argument pieces as ``llm_stream_chunk``, framescope as ``llm_tool_call_delta``,
+    and stops after the tool where framescope asks the model again: see docs/crewai.md)."""
+    reference = crewai.run_tool_call(server)
+    ours = fs.run_tool_call(server)
+
+    def tools(frames: list[Any], closers_point_at_opener: bool) -> list[tuple[Any, ...]]:
+        return [entry for entry in shape(frames, frozenset(), closers_point_at_opener) if entry[1] == "tools"]
+
+    assert tools(ours.frames, True) == tools(reference.frames, False)
+    names = [[f.data.get("tool_name") for f in o.frames if f.channel == "tools"] for o in (ours, reference)]
+    assert names[0] == names[1] == ["lookup_weather", "lookup_weather"]
+    assert reference.result == "sunny in Paris" and ours.result == crewai.ANSWER

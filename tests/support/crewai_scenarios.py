@@ -260,3 +260,31 @@ def run_turns(server: OpenAICompatibleServer, messages: list[str]) -> list[Outco
     server.set(reply=ANSWER)
     flow = _chat_flow(server)
     return [_stream(flow.stream_turn(message, session_id="session-1")) for message in messages]
+
+
+def lookup_weather_function(city: str) -> str:
+    return f"sunny in {city}"
+
+
+WEATHER_SCHEMA = {
+    "type": "function",
+    "function": {
+        "name": "lookup_weather",
+        "description": "Look up the weather of a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
+
+
+def run_tool_call(server: OpenAICompatibleServer) -> Outcome:
+    """One LLM call that asks for a tool, streamed: CrewAI runs it through ``available_functions``."""
+    server.set(reply=ANSWER)
+    server.enqueue(reply="", tool_calls=[{"name": "lookup_weather", "arguments": {"city": "Paris"}}])
+    llm = crewai_llm(server)
+    return _stream(
+        llm.stream_events(
+            messages=[{"role": "user", "content": "Weather?"}],
+            tools=[WEATHER_SCHEMA],
+            available_functions={"lookup_weather": lookup_weather_function},
+        )
+    )

@@ -107,3 +107,34 @@ def run_flow(name: str, mode: str, server: OpenAICompatibleServer) -> Outcome:
 
 def text_of(frames: list[Any]) -> str:
     return "".join(frame.content for frame in frames if frame.type == "llm_stream_chunk")
+
+
+def run_turns(server: OpenAICompatibleServer, messages: list[str], *, asynchronous: bool = False) -> list[Outcome]:
+    """Turns of one session of a conversational flow, each streamed."""
+    from framescope.experimental.conversational import ConversationConfig, ConversationState
+
+    server.set(reply=ANSWER)
+
+    @ConversationConfig(llm=server_llm(server), store=":memory:", system_prompt="Be brief.", trace_scope="turn")
+    class ChatFlow(Flow[ConversationState]):
+        conversational = True
+
+    flow = ChatFlow()
+    if asynchronous:
+        return [asyncio.run(_astream_out(lambda m=m: flow.astream_turn(m, session_id="session-1"))) for m in messages]
+    return [_stream(flow.stream_turn(message, session_id="session-1")) for message in messages]
+
+
+def run_tool_call(server: OpenAICompatibleServer) -> Outcome:
+    """One LLM call that asks for a tool, streamed: framescope runs the tool inside the call."""
+    from framescope import tool
+
+    @tool
+    def lookup_weather(city: str) -> str:
+        """Look up the weather of a city."""
+        return f"sunny in {city}"
+
+    server.set(reply=ANSWER)
+    server.enqueue(reply="", tool_calls=[{"name": "lookup_weather", "arguments": {"city": "Paris"}}])
+    llm = server_llm(server)
+    return _stream(llm.stream_events(messages=[{"role": "user", "content": "Weather?"}], tools=[lookup_weather]))

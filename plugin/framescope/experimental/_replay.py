@@ -21,7 +21,7 @@ from framescope.types._feed import ListFeed
 from framescope.types.streaming import StreamFrame, StreamSession
 
 TURN_STARTED = "conversation_turn_started"
-TURN_FINISHED = "conversation_turn_finished"
+TURN_FINISHED = "conversation_turn_completed"
 TURN_FAILED = "conversation_turn_failed"
 
 
