@@ -22,6 +22,11 @@ from support import framescope_scenarios as fs
 
 pytestmark = [pytest.mark.crewai, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
+@pytest.fixture(autouse=True)
+def _isolated(memory_traces: Any) -> None:
+    """framescope's runs here record into memory, never into a trace file in the working folder."""
+
+
 CREWAI_ONLY = frozenset({"default_env"})
 FRAMESCOPE_ONLY = frozenset({"flow_routed"})
 CLOSING_SUFFIXES = ("_finished", "_completed", "_failed", "_error")
