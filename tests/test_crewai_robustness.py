@@ -199,3 +199,11 @@ def frame_of(crew_frame: Any) -> Any:
     from framescope.integrations.crewai.frames import frame_from_crewai_frame
 
     return frame_from_crewai_frame(crew_frame)
+
+
+def test_opentelemetry_instrument_finds_the_instrumentor_by_its_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    (entry,) = [e for e in entry_points(group="opentelemetry_instrumentor") if e.name == "framescope_crewai"]
+    assert entry.load() is CrewAIInstrumentor
+    assert CrewAIInstrumentor().instrumentation_dependencies() == ("crewai >= 1.15.30, < 2",)
