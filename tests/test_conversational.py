@@ -182,10 +182,10 @@ def test_a_turn_streams_lifecycle_transcript_and_tokens_in_order(backend: Backen
         "llm_call_started",
         "llm_call_completed",
         "conversation_message_added",
-        "conversation_turn_finished",
+        "conversation_turn_completed",
     ]
     started, closing = frames[0], frames[-1]
-    assert (started.channel, closing.channel) == ("lifecycle", "lifecycle")
+    assert (started.channel, closing.channel) == ("flow", "flow")
     assert started.data["session_id"] == closing.data["session_id"] == "s-1"
     assert closing.data["result"] == result and closing.data["turn"] == 1 and closing.data["route"] == "reply"
     added = [f for f in frames if f.type == "conversation_message_added"]
@@ -424,7 +424,7 @@ def test_a_failure_inside_a_turn_is_a_failed_turn_frame_and_the_transcript_stays
     assert error is not None
     assert types_of(frames)[-2:] == ["llm_call_failed", "conversation_turn_failed"]
     failed = frames[-1]
-    assert failed.channel == "lifecycle" and failed.data["session_id"] == "s" and failed.data["turn"] == 2
+    assert failed.channel == "flow" and failed.data["session_id"] == "s" and failed.data["turn"] == 2
     assert failed.data["error_type"] and failed.data["error"]
     assert [m.content for m in flow.transcript("s")] == ["Before", "Echo: Before"]
     assert flow.turn("After", session_id="s") == "Echo: After"

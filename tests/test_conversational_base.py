@@ -55,7 +55,7 @@ def test_both_spellings_stream_the_same_turn(cls: type) -> None:
     with stream:
         frames = list(stream.events)
     assert stream.result == "Echo: hello"
-    assert frames[0].type == "conversation_turn_started" and frames[-1].type == "conversation_turn_finished"
+    assert frames[0].type == "conversation_turn_started" and frames[-1].type == "conversation_turn_completed"
     assert asyncio.run(flow.aturn("again", session_id="s1")) == "Echo: again"
     assert [m.content for m in flow.transcript("s1")] == ["hello", "Echo: hello", "again", "Echo: again"]
     assert isinstance(flow.state, ConversationState)

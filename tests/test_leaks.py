@@ -263,7 +263,7 @@ def test_capture_off_removes_content_from_conversation_frames(capture_off):
     with flow.stream_turn(f"my secret is {PLANTED}", session_id="s-1") as stream:
         frames = list(stream)
     assert stream.result == f"You said: my secret is {PLANTED}"  # the caller still gets the reply
-    assert {"conversation_turn_started", "conversation_message_added", "conversation_turn_finished"} <= {
+    assert {"conversation_turn_started", "conversation_message_added", "conversation_turn_completed"} <= {
         f.type for f in frames
     }
     for frame in frames:

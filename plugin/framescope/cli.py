@@ -141,7 +141,7 @@ def doctor(as_json: bool) -> None:
 @main.command("replay")
 @click.argument("source")
 @click.option("--trace-id", default=None,
-              help="Trace to replay (hex); default: the newest run (or the id in a trace URL).")
+              help="Trace to replay (hex), from its root run; default: the newest run (or the id in a trace URL).")
 @click.option("--run-id", default=None, help="Run to replay when the trace holds several (see --list).")
 @click.option("--all-runs", is_flag=True, help="Replay every run of the trace in order (a whole conversation).")
 @click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS), help="Only these channels.")
@@ -348,10 +348,22 @@ def serve_command(source: str | None, host: str, port: int, token: str | None, c
                          fetch={"token": backend_token} if backend_token else None)
     except ServeConfigError as exc:
         raise click.ClickException(str(exc)) from None
+    import socket
+
     shown = f"[{host}]" if ":" in host else host
+    # bound before the line is printed: whoever reads "serving ... at" can connect at once
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise click.ClickException(f"cannot listen on {shown}:{port} ({exc.strerror}); choose another --port") from None
+    listener.listen(2048)
     click.echo(f"serving {source} at http://{shown}:{port}/" + ("?token=<token>" if token else ""), err=True)
     # open streams get 3 s to finish on Ctrl-C: a paced replay must not hold the exit
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -265,6 +265,18 @@ class ReplayedRunCancelled(FramescopeError, RuntimeError):
 # --- integrations (CrewAI) ---------------------------------------------------------------
 
 
+class IntegrationNotInstalledError(FramescopeError, ImportError):
+    """An integration's framework is missing or too old; the message names the extra to install."""
+
+
+class CrewAIReportedFailure(FramescopeError, RuntimeError):
+    """A CrewAI lifecycle ended in failure; recorded as its span's status, never raised."""
+
+
+class FollowTimeoutError(FramescopeError, TimeoutError):
+    """``follow()`` waited for a run that never started within its timeout."""
+
+
 # --- serve -------------------------------------------------------------------------------
 
 

@@ -84,7 +84,7 @@ def many_events(count: int = 300) -> None:
 
 
 def turn(n: int) -> str:
-    with lifecycle("conversation_turn_started", {"turn": n}, finished="conversation_turn_finished",
+    with lifecycle("conversation_turn_started", {"turn": n}, finished="conversation_turn_completed",
                    failed="conversation_turn_failed") as call:
         emit("conversation_message_added", {"role": "user", "content": f"question {n}"})
         for word in (f"answer {n}", " done"):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from framescope.replay.records import SpanRecord
 
 TURN_STARTED = "conversation_turn_started"
-TURN_FINISHED = "conversation_turn_finished"
+TURN_FINISHED = "conversation_turn_completed"
 TURN_FAILED = "conversation_turn_failed"
 
 

@@ -10,7 +10,7 @@ Order of work (each store step is its own transaction, see ``_store``):
    message's ``conversation_message_added``;
 5. the chosen route answers (the built-in one: the LLM, streaming, from the transcript);
 6. save the reply and ``finished`` together; its ``conversation_message_added``;
-   ``conversation_turn_finished`` with the reply in ``result``.
+   ``conversation_turn_completed`` with the reply in ``result``.
 
 A failure or a closed stream marks the turn ``failed``/``cancelled``, which keeps both
 messages of that turn out of the transcript the next turn reads.
@@ -133,7 +133,7 @@ def _run_locked(plan: TurnPlan) -> str:
             "conversation_turn_started",
             {"session_id": session_id, "turn": number, "flow_name": plan.flow_name,
              "message": user.content if capture else REDACTED},
-            finished="conversation_turn_finished",
+            finished="conversation_turn_completed",
             failed="conversation_turn_failed",
             namespace=["conversation", plan.flow_name],
         ) as handle:

@@ -3,7 +3,8 @@
 One trace can hold several runs: the turns of a conversation share a trace, and so do runs
 started inside one application span.  Replay must not guess silently which one the user
 meant, so the runs can be listed (start time, frame count, top-level type) and chosen by
-``run_id``; the default (the newest run) is the one a user who just ran something expects.
+``run_id``; the default is the trace's root run when a trace is named, else the newest run
+(the one a user who just ran something expects).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def select_runs(
     all_runs: bool = False,
     source: str = "the trace",
 ) -> list[DecodedRun]:
-    """The runs to replay: ``run_id``'s, or all of ``trace_id`` (``all_runs``), else the newest."""
+    """The runs to replay: ``run_id``'s, or all of ``trace_id`` (``all_runs``), else the root
+    (first) run of ``trace_id``, else the newest run."""
     if not runs:
         raise ReplayError(
             f"{source} holds no framescope run (no span has a framescope.run.id attribute); "
@@ -120,6 +122,9 @@ def select_runs(
             newest = candidates[-1].trace_ids[0]
             candidates = [run for run in candidates if newest in run.trace_ids]
         return candidates
+    if trace_id is not None:
+        # The trace's root run: the first one (a run nested in another always starts after it).
+        return candidates[:1]
     return candidates[-1:]
 
 
@@ -130,5 +135,5 @@ def select_run(
     run_id: str | None = None,
     source: str = "the trace",
 ) -> DecodedRun:
-    """Pick one run: by run id, else the newest run of ``trace_id``, else the newest run."""
+    """Pick one run: by run id, else the root (first) run of ``trace_id``, else the newest run."""
     return select_runs(runs, trace_id=trace_id, run_id=run_id, source=source)[0]

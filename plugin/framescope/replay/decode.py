@@ -180,12 +180,22 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
     opener_id = ctx.opener
     out = ctx.out
     us = time_ns // 1000
-    previous = prefix + str(first - 1) if first else None
+    if wire.PREVIOUS_ID in attrs:
+        previous = _json(attrs[wire.PREVIOUS_ID], span, event)
+    else:
+        previous = prefix + str(first - 1) if first else None
+    ids = _json(attrs[wire.IDS], span, event) if wire.IDS in attrs else None
+    if ids is not None and (not isinstance(ids, list) or len(ids) != count):
+        raise FrameDecodeError(
+            f"span {span.span_id} event {name!r} at seq {first}: token run says {count} tokens "
+            "but its ids do not match; the trace was truncated or edited"
+        )
+    seq_base = _int(_json(attrs[wire.SEQ_VALUE], span, event), span, event) if wire.SEQ_VALUE in attrs else first
     ordinal = first
     for index, chunk in enumerate(chunks):
         if index:
             us += deltas[index - 1]
-        current = prefix + str(ordinal)
+        current = ids[index] if ids is not None else prefix + str(ordinal)
         if rest is None:
             data = {"chunk": chunk}
         else:
@@ -193,7 +203,7 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
             data["chunk"] = chunk
         out[ordinal] = make_frame(
             current,
-            ordinal,
+            seq_base + index,
             frame_type,
             channel,
             namespace,

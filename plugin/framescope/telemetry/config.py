@@ -305,8 +305,11 @@ def _make_exporter(
         require_grpc_exporter()
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
-        options = {"channel_options": GRPC_RECONNECT_OPTIONS}
-        return GrpcExporter(endpoint=endpoint, **options) if endpoint else GrpcExporter(**options)
+        # the SDK annotates channel_options as string pairs; gRPC's integer options are ints
+        options: Any = GRPC_RECONNECT_OPTIONS
+        if endpoint:
+            return GrpcExporter(endpoint=endpoint, channel_options=options)
+        return GrpcExporter(channel_options=options)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
     if endpoint:

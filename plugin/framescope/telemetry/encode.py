@@ -51,6 +51,7 @@ from framescope.telemetry.wire import (
     FORMAT_VERSION,
     FRAME_ID,
     FRAMES,
+    IDS,
     LINK_PREVIOUS,
     LINK_RELATION,
     NAMESPACE,
@@ -108,7 +109,10 @@ class LifecycleSpan:
 
 
 class _TokenRun:
-    __slots__ = ("scope", "type", "rest", "rest_json", "first", "chunks", "times_us")
+    __slots__ = (
+        "scope", "type", "rest", "rest_json", "first", "chunks", "times_us",
+        "ids", "first_seq", "first_previous", "next_seq", "last_id",
+    )
 
     def __init__(self, scope: LifecycleSpan, type_: str, rest: dict[str, Any], rest_json: str, first: int):
         self.scope = scope
@@ -118,6 +122,13 @@ class _TokenRun:
         self.first = first
         self.chunks: list[str] = []
         self.times_us: list[int] = []
+        # Frames whose envelope is not derivable (another runtime's ids, e.g. CrewAI's) still
+        # form a run when their ids chain and their seq counts up: the ids are then stored.
+        self.ids: list[str] | None = None
+        self.first_seq: int = first
+        self.first_previous: str | None = None
+        self.next_seq: int = first
+        self.last_id: str | None = None
 
 
 class RunRecorder:
@@ -333,6 +344,19 @@ class RunRecorder:
         span.add_event(name, attributes, timestamp=time_ns)
         scope.events += 1
 
+    @property
+    def trace_id(self) -> str | None:
+        """The trace the run's spans landed in, once its first span started (integrations ask)."""
+        root = self._root or self._lazy_root
+        if root is None or root.span is None:
+            return None
+        return format(root.span.get_span_context().trace_id, "032x")
+
+    def end(self, scope: LifecycleSpan) -> None:
+        """End ``scope``'s span now, without a closing frame (a runtime that leaves a lifecycle
+        open, like CrewAI's conversation turns, ends it when its run ends)."""
+        self._end(scope, None)
+
     def _end(self, scope: LifecycleSpan, end_ns: int | None) -> None:
         span = scope.span
         if span is None or scope.ended:
@@ -351,17 +375,22 @@ class RunRecorder:
         chunk = data.get("chunk")
         if not isinstance(chunk, str):
             return False
-        ordinal = self._count
-        prefix = self._prefix
         if (
-            frame.seq != ordinal
-            or frame.id != prefix + str(ordinal)
-            or frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None)
-            or frame.parent_id != scope.opener_id
+            frame.parent_id != scope.opener_id
             or frame.namespace != scope.namespace
             or frame.channel != channel_for(frame.type)
             or frame.timestamp.utcoffset()
         ):
+            return False
+        ordinal = self._count
+        prefix = self._prefix
+        seq = frame.seq
+        derived = (
+            seq == ordinal
+            and frame.id == prefix + str(ordinal)
+            and frame.previous_id == (prefix + str(ordinal - 1) if ordinal else None)
+        )
+        if not derived and (not isinstance(seq, int) or isinstance(seq, bool)):
             return False
         run = self._tokens
         if len(data) == 1:
@@ -374,13 +403,25 @@ class RunRecorder:
             or run.type != frame.type
             or run.rest != rest
             or len(run.chunks) >= TOKEN_RUN_MAX
+            or (run.ids is None) != derived
+            or (run.ids is not None and (seq != run.next_seq or frame.previous_id != run.last_id))
         ):
             self._flush_tokens()
             self._link_if_crossing(scope)
             run = self._tokens = _TokenRun(scope, frame.type, rest, dumps(rest) if rest else "", ordinal)
+            if not derived:
+                assert isinstance(seq, int)
+                run.ids = []
+                run.first_seq = seq
+                run.first_previous = frame.previous_id
             self._last_scope = scope
         run.chunks.append(chunk)
         run.times_us.append(to_unix_us(frame.timestamp))
+        if run.ids is not None:
+            assert isinstance(seq, int)
+            run.ids.append(frame.id)
+            run.next_seq = seq + 1
+            run.last_id = frame.id
         self._count = ordinal + 1
         return True
 
@@ -395,6 +436,13 @@ class RunRecorder:
             attributes[DELTAS_US] = dumps([b - a for a, b in pairwise(times)])
         if run.rest_json:
             attributes[DATA] = run.rest_json
+        if run.ids is not None:
+            attributes[IDS] = dumps(run.ids)
+            if run.first_seq != run.first:
+                attributes[SEQ_VALUE] = dumps(run.first_seq)
+            expected_previous = self._prefix + str(run.first - 1) if run.first else None
+            if run.first_previous != expected_previous:
+                attributes[PREVIOUS_ID] = dumps(run.first_previous)
         self._write_event(run.scope, run.type, times[0] * 1000, attributes)
 
 

@@ -20,7 +20,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
-from framescope.telemetry.run import Run, enter_run
+from framescope.telemetry.run import Run, add_nested_sink, current_run, enter_run
 from framescope.types._feed import FrameQueue, StreamClosed
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
@@ -78,6 +78,9 @@ def _start(
 ) -> FrameQueue:
     runtime = get_telemetry_setup()
     queue = FrameQueue(queue_size or runtime.queue_size)
+    outer = current_run()
+    if outer is not None:
+        return _start_nested(outer, queue, fn, args, kwargs)
     run = Run(
         runtime,
         [queue],
@@ -120,6 +123,45 @@ def _produce(
     finally:
         run.finish()
         runtime.processor.unregister(run)
+        queue.finish(result, error)
+
+
+def _start_nested(
+    outer: Run, queue: FrameQueue, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> FrameQueue:
+    """A session opened inside a run is a view of that run, not a run of its own.
+
+    One run, one contiguous ``seq``: the call's frames are the enclosing run's frames (the
+    enclosing sessions see them too), and this session sees the frames emitted in its call
+    (CrewAI's context-scoped stream sinks behave the same way; docs/crewai.md).
+    """
+    queue.run_id = outer.run_id
+    queue.trace_id = outer.trace_id
+    context = contextvars.copy_context()
+    context.run(add_nested_sink, queue)
+    thread = threading.Thread(
+        target=context.run,
+        args=(_produce_nested, queue, fn, args, kwargs),
+        name=f"framescope-run-{outer.run_id}-nested",
+        daemon=True,
+    )
+    queue.add_close_callback(lambda: _reap(thread))
+    thread.start()
+    return queue
+
+
+def _produce_nested(queue: FrameQueue, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        result = fn(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = asyncio.run(_await(result))
+    except StreamClosed:
+        pass
+    except BaseException as exc:  # the call's own failure is the nested session's to raise
+        error = exc
+    finally:
         queue.finish(result, error)
 
 

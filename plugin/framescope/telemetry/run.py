@@ -42,6 +42,11 @@ _current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
 _current_lifecycle: contextvars.ContextVar[LifecycleSpan | None] = contextvars.ContextVar(
     "framescope_lifecycle", default=None
 )
+#: Sessions opened inside a run (a nested ``stream_call``): views of the enclosing run that
+#: also get the frames emitted in their own context, like CrewAI's context-scoped stream sinks.
+_nested_sinks: contextvars.ContextVar[tuple[FrameQueue, ...]] = contextvars.ContextVar(
+    "framescope_nested_sinks", default=()
+)
 
 _utc = UTC
 _now = datetime.now
@@ -147,6 +152,8 @@ class Run:
             if self.recorder is not None:
                 self._record(self.recorder.event, frame, scope)
             self.processor.on_frame(self, frame)
+            for sink in _nested_sinks.get():
+                sink.put(frame)
         return frame
 
     def open(self, type_: str, data: dict[str, Any], scope: LifecycleSpan) -> StreamFrame:
@@ -159,6 +166,8 @@ class Run:
             if self.recorder is not None:
                 self._record(self.recorder.open, frame, scope)
             self.processor.on_frame(self, frame)
+            for sink in _nested_sinks.get():
+                sink.put(frame)
         return frame
 
     def close(
@@ -171,6 +180,8 @@ class Run:
             if self.recorder is not None:
                 self._record(self.recorder.close, frame, scope, error)
             self.processor.on_frame(self, frame)
+            for sink in _nested_sinks.get():
+                sink.put(frame)
         return frame
 
     def _record(self, write: Callable[..., None], frame: StreamFrame, *args: Any) -> None:
@@ -211,7 +222,17 @@ class Run:
 
 
 def current_run() -> Run | None:
+    """The run this context is inside, if any (a session opened here becomes a view of it)."""
     return _current_run.get()
+
+
+def add_nested_sink(queue: FrameQueue) -> None:
+    """From now on in this context, every frame of the current run is also put on ``queue``.
+
+    For a session opened inside a run (:mod:`framescope.telemetry.launch`): it sees the frames
+    its own call emits, while the enclosing sessions keep seeing them too.
+    """
+    _nested_sinks.set((*_nested_sinks.get(), queue))
 
 
 def enter_run(run: Run) -> None:

@@ -86,7 +86,24 @@ def span_name(opener_type: str, data: Mapping[str, Any]) -> str:
         return f"execute_tool {_text(data.get('tool_name'), 'tool')}"
     if opener_type == "conversation_turn_started":
         return "conversation_turn"
+    if opener_type in _AGENT_OPENERS:
+        return f"invoke_agent {_agent_role(data) or 'agent'}"
+    if opener_type == "crew_kickoff_started":
+        return f"invoke_workflow {_text(data.get('crew_name'), 'crew')}"
     return opener_type.removesuffix("_started") or opener_type
+
+
+#: Agent lifecycles of frameworks recorded through the codec (CrewAI's agents and lite agents).
+_AGENT_OPENERS = frozenset({"agent_execution_started", "lite_agent_execution_started"})
+
+
+def _agent_role(data: Mapping[str, Any]) -> str | None:
+    agent = data.get("agent")
+    role = agent.get("role") if isinstance(agent, Mapping) else None
+    for value in (role, data.get("agent_role")):
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def opener_attributes(opener_type: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,6 +135,17 @@ def opener_attributes(opener_type: str, data: Mapping[str, Any]) -> dict[str, An
         _set_text(attrs, "gen_ai.tool.call.id", data.get("tool_call_id"))
         if _captured(data.get("arguments")):
             attrs["gen_ai.tool.call.arguments"] = _json(data["arguments"])
+    elif opener_type in _AGENT_OPENERS:
+        attrs["gen_ai.operation.name"] = "invoke_agent"
+        role = _agent_role(data)
+        if role:
+            attrs["gen_ai.agent.name"] = role
+        agent = data.get("agent")
+        agent_id = agent.get("id") if isinstance(agent, Mapping) else data.get("agent_id")
+        if isinstance(agent_id, str) and agent_id:
+            attrs["gen_ai.agent.id"] = agent_id
+    elif opener_type == "crew_kickoff_started":
+        attrs["gen_ai.operation.name"] = "invoke_workflow"
     elif opener_type == "conversation_turn_started":
         _set_text(attrs, "gen_ai.conversation.id", data.get("session_id"))
     _set_text(attrs, "gen_ai.conversation.id", data.get("conversation_id"))
@@ -137,8 +165,12 @@ def closer_attributes(closer_type: str, data: Mapping[str, Any]) -> dict[str, An
             for key, attr in (
                 ("input_tokens", "gen_ai.usage.input_tokens"),
                 ("output_tokens", "gen_ai.usage.output_tokens"),
+                ("prompt_tokens", "gen_ai.usage.input_tokens"),  # CrewAI's (OpenAI's) spelling
+                ("completion_tokens", "gen_ai.usage.output_tokens"),
             ):
                 value = usage.get(key)
+                if attr in attrs:
+                    continue
                 if isinstance(value, int) and not isinstance(value, bool):
                     attrs[attr] = value
         response_id = data.get("response_id")

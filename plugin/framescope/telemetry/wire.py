@@ -28,6 +28,8 @@ TYPE = "framescope.type"
 COUNT = "framescope.count"
 CHUNKS = "framescope.chunks"
 DELTAS_US = "framescope.dt_us"
+#: ids of a token run whose envelope is not derivable (another runtime's, e.g. CrewAI's): JSON list
+IDS = "framescope.ids"
 FRAMES = "framescope.frames"
 BATCH_EVENT = "framescope.batch"
 LINK_RELATION = "framescope.link.relation"

@@ -28,6 +28,10 @@ FLOW_TYPES: Final[frozenset[str]] = frozenset(
         "flow_routed",
         "human_feedback_requested",
         "human_feedback_received",
+        # a conversation turn is a flow event, as in CrewAI (its reference names and routing)
+        "conversation_turn_started",
+        "conversation_turn_completed",
+        "conversation_turn_failed",
     }
 )
 
@@ -56,9 +60,6 @@ LIFECYCLE_TYPES: Final[frozenset[str]] = frozenset(
         "run_finished",
         "run_failed",
         "run_cancelled",
-        "conversation_turn_started",
-        "conversation_turn_finished",
-        "conversation_turn_failed",
     }
 )
 

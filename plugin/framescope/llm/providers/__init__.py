@@ -92,7 +92,7 @@ def resolve_provider(
     try:
         from .openai_compatible import OpenAICompatibleProvider  # the openai SDK loads only when needed
     except ImportError as exc:
-        if exc.name != "openai":
+        if exc.name not in ("openai", "httpx"):  # httpx comes with the openai SDK
             raise
         raise LLMConfigurationError(
             f"model {model!r} is served by an OpenAI-compatible endpoint, which needs the official "

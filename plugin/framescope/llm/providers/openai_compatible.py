@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import openai
 
 from framescope import errors
@@ -30,24 +31,24 @@ from .base import (
     DeltaStream,
     Provider,
     ProviderRequest,
-    TextDelta,
-    ThinkingDelta,
     ToolCallAssembler,
     ToolCallDelta,
     redact,
     safe_url,
 )
+from .openai_chunks import EXCERPT_CHARS, ChunkAssembly, excerpt, reasoning, response_id, str_field
 
 __all__ = ["OPENAI_DEFAULT_BASE_URL", "OpenAICompatibleProvider"]
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Sent when a server needs no key (local servers) so the SDK does not refuse to start.
 PLACEHOLDER_API_KEY = "no-key-needed"
-#: Field names OpenAI-compatible servers use for reasoning text (DeepSeek/vLLM, Ollama/OpenRouter).
-REASONING_FIELDS = ("reasoning_content", "reasoning")
-_EXCERPT_CHARS = 300
 #: What the SDK and chunk parsing raise; anything else (a bug, KeyboardInterrupt) passes through.
-_MAPPED: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, TypeError, AttributeError, KeyError)
+# openai 2.x (which CrewAI pins) lets transport errors raised while reading a stream escape as
+# httpx exceptions; openai 3 wraps them.  Both mean the same to the caller.
+_MAPPED: tuple[type[Exception], ...] = (
+    openai.OpenAIError, httpx.TransportError, ValueError, TypeError, AttributeError, KeyError,
+)
 
 
 class OpenAICompatibleProvider(Provider):
@@ -167,7 +168,7 @@ class OpenAICompatibleProvider(Provider):
         return DeltaStream(lambda handle: self._iter_stream(request, handle))
 
     def _iter_stream(self, request: ProviderRequest, handle: DeltaStream) -> Iterator[Delta]:
-        assembly = _ChunkAssembly(self, request)
+        assembly = ChunkAssembly(self, request)
         with self._mapped_errors(request, assembly):
             sdk_stream = self._sync_client(request.model).chat.completions.create(
                 **self._create_kwargs(request, stream=True)
@@ -186,7 +187,7 @@ class OpenAICompatibleProvider(Provider):
         return AsyncDeltaStream(self._aiter_stream(request))
 
     async def _aiter_stream(self, request: ProviderRequest) -> AsyncIterator[Delta]:
-        assembly = _ChunkAssembly(self, request)
+        assembly = ChunkAssembly(self, request)
         with self._mapped_errors(request, assembly):
             client = self._async_client(request.model)
             sdk_stream = await client.chat.completions.create(**self._create_kwargs(request, stream=True))
@@ -215,7 +216,7 @@ class OpenAICompatibleProvider(Provider):
         return self._completion_from_response(response, request)
 
     @contextmanager
-    def _mapped_errors(self, request: ProviderRequest, assembly: _ChunkAssembly | None) -> Iterator[None]:
+    def _mapped_errors(self, request: ProviderRequest, assembly: ChunkAssembly | None) -> Iterator[None]:
         """Whatever the SDK raises in the block leaves it as an ``LLMError`` with advice."""
         try:
             yield
@@ -227,11 +228,11 @@ class OpenAICompatibleProvider(Provider):
     def _completion_from_response(self, response: Any, request: ProviderRequest) -> Completion:
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
-            raise self._protocol_error(request, f"an answer without choices: {_excerpt(response)}")
+            raise self._protocol_error(request, f"an answer without choices: {excerpt(response)}")
         choice = choices[0]
         message = getattr(choice, "message", None)
         if message is None:
-            raise self._protocol_error(request, f"a choice without a message: {_excerpt(choice)}")
+            raise self._protocol_error(request, f"a choice without a message: {excerpt(choice)}")
         assembler = ToolCallAssembler()
         for index, call in enumerate(getattr(message, "tool_calls", None) or []):
             function = getattr(call, "function", None)
@@ -239,20 +240,20 @@ class OpenAICompatibleProvider(Provider):
                 ToolCallDelta(
                     index=index,
                     id=getattr(call, "id", None),
-                    name=_str_field(self, request, function, "name"),
-                    arguments_fragment=_str_field(self, request, function, "arguments"),
+                    name=str_field(self, request, function, "name"),
+                    arguments_fragment=str_field(self, request, function, "arguments"),
                 )
             )
         usage = getattr(response, "usage", None)
         return Completion(
-            text=_str_field(self, request, message, "content"),
+            text=str_field(self, request, message, "content"),
             finish_reason=getattr(choice, "finish_reason", None),
             response_model=getattr(response, "model", None),
             input_tokens=getattr(usage, "prompt_tokens", None),
             output_tokens=getattr(usage, "completion_tokens", None),
             tool_calls=assembler.result(base_url=self.base_url, model=request.model),
-            thinking=_reasoning(self, request, message),
-            response_id=_response_id(response),
+            thinking=reasoning(self, request, message),
+            response_id=response_id(response),
         )
 
     # ------------------------------------------------------------------ errors
@@ -266,7 +267,7 @@ class OpenAICompatibleProvider(Provider):
             model=request.model,
         )
 
-    def _map_error(self, err: Exception, request: ProviderRequest, assembly: _ChunkAssembly | None) -> errors.LLMError:
+    def _map_error(self, err: Exception, request: ProviderRequest, assembly: ChunkAssembly | None) -> errors.LLMError:
         """One place that turns anything the SDK raises into an ``LLMError`` with advice."""
         model, where = request.model, self.base_url
         at: dict[str, Any] = {"base_url": where, "model": model}  # every error says where the call went
@@ -284,7 +285,7 @@ class OpenAICompatibleProvider(Provider):
                 body_excerpt=body,
                 **at,
             )
-        if isinstance(err, openai.APITimeoutError):
+        if isinstance(err, (openai.APITimeoutError, httpx.TimeoutException)):
             limit = request.timeout if request.timeout is not None else self.timeout
             stage = f"stopped streaming{progress}" if mid else "did not answer"
             return errors.LLMTimeoutError(
@@ -293,7 +294,7 @@ class OpenAICompatibleProvider(Provider):
                 "model is slow, or check that the server is running and not overloaded.",
                 **at,
             )
-        if isinstance(err, openai.APIConnectionError):
+        if isinstance(err, (openai.APIConnectionError, httpx.TransportError)):
             cause = redact(str(err.__cause__ or err), self._api_key)
             if mid:
                 message = (
@@ -311,13 +312,13 @@ class OpenAICompatibleProvider(Provider):
             # An error object sent inside an otherwise successful stream.
             return errors.LLMError(
                 f"{where} reported an error mid-stream for model {model!r}{progress}: "
-                f"{redact(err.message, self._api_key)[:_EXCERPT_CHARS]}. The answer is incomplete; "
+                f"{redact(err.message, self._api_key)[:EXCERPT_CHARS]}. The answer is incomplete; "
                 "retry the call or check the server's logs.",
                 **at,
             )
         if isinstance(err, json.JSONDecodeError):
             return self._protocol_error(
-                request, f"stream data that is not JSON{progress} ({err.msg}): {err.doc[:_EXCERPT_CHARS]!r}"
+                request, f"stream data that is not JSON{progress} ({err.msg}): {err.doc[:EXCERPT_CHARS]!r}"
             )
         if isinstance(err, openai.OpenAIError):
             return errors.LLMConfigurationError(
@@ -325,87 +326,6 @@ class OpenAICompatibleProvider(Provider):
                 **at,
             )
         return self._protocol_error(request, f"data the client could not read{progress} ({type(err).__name__}: {err})")
-
-
-class _ChunkAssembly:
-    """Turns SDK chunks into deltas and remembers what the final Completion needs."""
-
-    def __init__(self, provider: OpenAICompatibleProvider, request: ProviderRequest) -> None:
-        self._provider = provider
-        self._request = request
-        self.chunks = 0
-        self._text: list[str] = []
-        self._thinking: list[str] = []
-        self._tools = ToolCallAssembler()
-        self._finish_reason: str | None = None
-        self._model: str | None = None
-        self._input_tokens: int | None = None
-        self._output_tokens: int | None = None
-        self._response_id: str | None = None
-
-    def feed(self, chunk: Any) -> list[Delta]:
-        self.chunks += 1
-        self._response_id = self._response_id or _response_id(chunk)
-        choices = getattr(chunk, "choices", None)
-        usage = getattr(chunk, "usage", None)
-        if not isinstance(choices, list):
-            raise self._provider._protocol_error(self._request, f"a stream chunk without choices: {_excerpt(chunk)}")
-        model = getattr(chunk, "model", None)
-        if isinstance(model, str) and model:
-            self._model = model
-        if usage is not None:
-            self._input_tokens = getattr(usage, "prompt_tokens", None)
-            self._output_tokens = getattr(usage, "completion_tokens", None)
-        deltas: list[Delta] = []
-        for choice in choices[:1]:  # n>1 is not part of the contract; the first choice is the answer
-            delta = getattr(choice, "delta", None)
-            if delta is not None:
-                thinking = _reasoning(self._provider, self._request, delta)
-                if thinking:
-                    self._thinking.append(thinking)
-                    deltas.append(ThinkingDelta(thinking))
-                text = _str_field(self._provider, self._request, delta, "content")
-                if text:
-                    self._text.append(text)
-                    deltas.append(TextDelta(text))
-                for call in getattr(delta, "tool_calls", None) or []:
-                    function = getattr(call, "function", None)
-                    index = getattr(call, "index", None)
-                    tool_delta = ToolCallDelta(
-                        index=index if isinstance(index, int) else 0,
-                        id=getattr(call, "id", None) or None,
-                        name=_str_field(self._provider, self._request, function, "name") or None,
-                        arguments_fragment=_str_field(self._provider, self._request, function, "arguments"),
-                    )
-                    self._tools.add(tool_delta)
-                    deltas.append(tool_delta)
-            finish = getattr(choice, "finish_reason", None)
-            if finish:
-                self._finish_reason = str(finish)
-        return deltas
-
-    def finish(self) -> Completion:
-        provider, request = self._provider, self._request
-        if self._finish_reason is None:
-            # HTTP/1.0-style bodies end at connection close, so a dropped connection can
-            # look like a clean end: without a finish_reason the answer may be cut short.
-            raise errors.LLMConnectionError(
-                f"The stream from {provider.base_url} for model {request.model!r} ended after "
-                f"{self.chunks} chunks without a finish_reason; the connection was probably cut "
-                "and the answer may be incomplete. Retry the call.",
-                base_url=provider.base_url,
-                model=request.model,
-            )
-        return Completion(
-            text="".join(self._text),
-            finish_reason=self._finish_reason,
-            response_model=self._model,
-            input_tokens=self._input_tokens,
-            output_tokens=self._output_tokens,
-            tool_calls=self._tools.result(base_url=provider.base_url, model=request.model),
-            thinking="".join(self._thinking),
-            response_id=self._response_id,
-        )
 
 
 def _abort_response(sdk_stream: Any) -> None:
@@ -433,38 +353,6 @@ def _cause(err: Exception) -> Exception | None:
     return None if isinstance(err, (openai.APIStatusError, errors.LLMError)) else err
 
 
-def _str_field(provider: OpenAICompatibleProvider, request: ProviderRequest, obj: Any, name: str) -> str:
-    value = getattr(obj, name, None) if obj is not None else None
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise provider._protocol_error(request, f"a {name!r} field that is a {type(value).__name__}, not text")
-    return value
-
-
-def _reasoning(provider: OpenAICompatibleProvider, request: ProviderRequest, obj: Any) -> str:
-    # The SDK does not declare these fields, so on its pydantic models they live in the
-    # extras; reading them there avoids two raised-and-caught AttributeErrors per chunk
-    # (about 4 µs of a streamed token's cost). Declared fields and plain objects still
-    # go through getattr.
-    declared = getattr(obj, "__dict__", None)
-    extra = getattr(obj, "__pydantic_extra__", None)
-    for field_name in REASONING_FIELDS:
-        if isinstance(extra, dict) and not (isinstance(declared, dict) and field_name in declared):
-            value = extra.get(field_name)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise provider._protocol_error(
-                    request, f"a {field_name!r} field that is a {type(value).__name__}, not text"
-                )
-        else:
-            value = _str_field(provider, request, obj, field_name)
-        if value:
-            return value
-    return ""
-
-
 def _body_text(err: openai.APIStatusError) -> str:
     body = err.body
     if isinstance(body, dict):
@@ -478,7 +366,7 @@ def _body_text(err: openai.APIStatusError) -> str:
             text = ""
     else:
         text = str(body)
-    return text.strip()[:_EXCERPT_CHARS]
+    return text.strip()[:EXCERPT_CHARS]
 
 
 def _status_advice(status: int) -> str:
@@ -493,17 +381,3 @@ def _status_advice(status: int) -> str:
     if status >= 500:
         return "The server failed: retry later or check the server's logs."
     return "See the server's documentation for this status."
-
-
-def _excerpt(value: Any) -> str:
-    try:
-        dumped = value.model_dump_json() if hasattr(value, "model_dump_json") else json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        dumped = repr(value)
-    return dumped[:_EXCERPT_CHARS]
-
-
-def _response_id(response: Any) -> str | None:
-    """The ``id`` of a response or stream chunk (every chunk of a stream carries the same one)."""
-    value = getattr(response, "id", None)
-    return value if isinstance(value, str) and value else None

@@ -1,0 +1,253 @@
+"""CrewAI events as framescope frames, through CrewAI's own frame conversion.
+
+The frame a CrewAI session would stream for an event is what
+``crewai.utilities.streaming.stream_frame_from_event`` returns: its id, emission sequence,
+parent and previous ids, channel, namespace, timestamp and data.  The instrumentor calls that
+same function, so what it records is CrewAI's frame, not a re-derivation of it.  Two things
+are changed on the way into the trace, both stated in docs/crewai.md:
+
+* values under a secret-looking key (``api_key`` ...) become ``"[REDACTED]"`` (CrewAI puts an
+  agent's LLM configuration, key included, into its agent and task frames);
+* an event CrewAI cannot convert is still recorded, on ``custom``, with what can be said of it.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from framescope.types.payload import REDACTED, json_safe_data
+from framescope.types.redaction import is_secret_key, redact_text
+from framescope.types.streaming import StreamFrame, make_frame
+
+
+def frame_from_event(convert: Any, event: Any) -> StreamFrame:
+    """The framescope frame for ``event``, converted by CrewAI's ``convert`` function."""
+    return frame_from_crewai_frame(convert(event))
+
+
+def frame_from_crewai_frame(crew_frame: Any) -> StreamFrame:
+    """A CrewAI ``StreamFrame`` as a framescope frame (the same fields; secrets redacted)."""
+    data = crew_frame.data
+    return make_frame(
+        crew_frame.id,
+        crew_frame.seq,
+        crew_frame.type,
+        crew_frame.channel,
+        list(crew_frame.namespace),
+        crew_frame.timestamp,
+        crew_frame.parent_id,
+        crew_frame.previous_id,
+        without_secrets(data) if isinstance(data, dict) else {"value": data},
+    )
+
+
+def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
+    """The same frame as :func:`frame_from_event`, from the pieces CrewAI's conversion is made of.
+
+    ``stream_frame_from_event`` is ``_stream_channel``, ``_stream_namespace`` and
+    ``event.to_json(exclude=_FRAME_DATA_EXCLUDE)`` put into a validated ``StreamFrame``; when no
+    CrewAI session needs that ``StreamFrame`` object, the instrumentor calls the pieces and
+    skips the validation (about a third of the conversion's cost).  The tests check that both
+    ways give CrewAI's frame, field for field.
+    """
+    cls = type(event)
+    key = (cls, event.type)
+    channel = _CHANNELS.get(key)
+    if channel is None:  # it depends on the class and the type only: computed once per pair
+        channel = streaming._stream_channel(event)
+        if len(_CHANNELS) < 4096:
+            _CHANNELS[key] = channel
+    exclude = streaming._FRAME_DATA_EXCLUDE
+    if cls.to_json is streaming.BaseEvent.to_json and cls not in _NESTED:
+        data = _to_json(event, exclude)
+    else:  # its own to_json (CrewAI's crew events drop the crew object), or known to nest
+        data = event.to_json(exclude=exclude)
+    return make_frame(
+        event.event_id,
+        event.emission_sequence,
+        event.type,
+        channel,
+        streaming._stream_namespace(event, channel),
+        event.timestamp,
+        event.parent_event_id,
+        event.previous_event_id,
+        without_secrets(data) if isinstance(data, dict) else {"value": data},
+    )
+
+
+_FLAT = (str, int, float, bool, type(None))
+_CHANNELS: dict[tuple[type, str], str] = {}
+#: event classes whose dump nested objects once: the fast path is skipped for them from then on
+_NESTED: set[type] = set()
+
+
+_SAFE_KEYS: set[tuple[Any, ...]] = set()  # key sets seen without a secret (events of one type share one)
+
+
+def _no_secret_key(value: dict[Any, Any]) -> bool:
+    keys = tuple(value)
+    if keys in _SAFE_KEYS:
+        return True
+    if any(isinstance(key, str) and is_secret_key(key) for key in keys):
+        return False
+    if len(_SAFE_KEYS) < 4096:
+        _SAFE_KEYS.add(keys)
+    return True
+
+
+def _to_json(event: Any, exclude: set[str]) -> Any:
+    """``event.to_json(exclude=...)``, several times faster.
+
+    CrewAI's ``to_json`` is pydantic's ``model_dump(mode="json")`` walked once more by its
+    generic ``to_serializable`` (which turns values nested five levels deep into their
+    ``repr``).  On a JSON-mode dump that walk only copies and applies the depth limit, so
+    scalars are kept as they are and nested values get the same depth rule (:func:`_walk`).
+    When pydantic cannot dump the event (a function in a field), CrewAI's own ``to_json`` and
+    its fallbacks run, and that event class goes that way from then on.
+    """
+    try:
+        dumped = event.model_dump(mode="json", exclude=exclude, serialize_as_any=True)
+    except Exception:  # CrewAI's walk has its own fallbacks (reprs) for what pydantic cannot dump
+        _NESTED.add(type(event))
+        return event.to_json(exclude=exclude)
+    for key, value in dumped.items():
+        if not isinstance(value, _FLAT):
+            dumped[key] = _walk(value, 2)
+    return dumped
+
+
+#: ``to_serializable``'s default depth limit: a value that deep becomes its ``repr``.
+_MAX_DEPTH = 5
+
+
+def _walk(value: Any, depth: int) -> Any:
+    """What ``to_serializable`` makes of an already JSON-mode value at ``depth`` (the event is 0)."""
+    if depth >= _MAX_DEPTH:
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(key): _walk(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_walk(item, depth + 1) for item in value]
+    return value
+
+
+#: Keys whose values are prompt or answer content in CrewAI's events (messages, chunks, tool
+#: arguments and outputs, results, task texts ...): recorded as "[REDACTED]" when content
+#: capture is off (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=false).
+CONTENT_KEYS = frozenset(
+    {
+        "messages",
+        "message",
+        "content",
+        "chunk",
+        "response",
+        "result",
+        "output",
+        "tool_args",
+        "inputs",
+        "state",
+        "prompt",
+        "context",
+        "description",
+        "expected_output",
+        "answer",
+        "feedback",
+        "text",
+        "backstory",
+        "goal",
+        "raw",
+        "arguments",
+        "params",
+    }
+)
+
+
+def without_content(frame: StreamFrame) -> StreamFrame:
+    """``frame`` with its content values redacted (``data["content_redacted"]`` says so)."""
+    data = _redact_content(frame.data)
+    data["content_redacted"] = True
+    return make_frame(
+        frame.id,
+        frame.seq,
+        frame.type,
+        frame.channel,
+        frame.namespace,
+        frame.timestamp,
+        frame.parent_id,
+        frame.previous_id,
+        data,
+    )
+
+
+def _redact_content(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: (REDACTED if key in CONTENT_KEYS and item is not None else _redact_content(item))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_content(item) for item in value]
+    return value
+
+
+def fallback_frame(event: Any, error: BaseException) -> StreamFrame:
+    """A frame for an event CrewAI's conversion failed on: never dropped, recorded on ``custom``."""
+    timestamp = getattr(event, "timestamp", None)
+    if not isinstance(timestamp, datetime) or timestamp.tzinfo is None:
+        timestamp = datetime.now(UTC)
+    event_type = getattr(event, "type", None)
+    return make_frame(
+        str(getattr(event, "event_id", "") or id(event)),
+        getattr(event, "emission_sequence", None),
+        event_type if isinstance(event_type, str) and event_type else type(event).__name__,
+        "custom",
+        ["custom"],
+        timestamp,
+        getattr(event, "parent_event_id", None),
+        getattr(event, "previous_event_id", None),
+        json_safe_data({"unconverted": repr(event)[:1000], "conversion_error": f"{type(error).__name__}: {error}"}),
+    )
+
+
+def without_secrets(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` itself when it holds no secret-looking key, else a copy with those values redacted."""
+    cleaned = _clean(data)
+    return cleaned if isinstance(cleaned, dict) else data
+
+
+def _clean(value: Any) -> Any:
+    if type(value) is dict and _no_secret_key(value):
+        # the common case, and every token chunk: no secret key here, so only nested values can hold one
+        for item in value.values():
+            if isinstance(item, (dict, list)) and _clean(item) is not item:
+                break
+            if isinstance(item, str) and redact_text(item) != item:  # a secret shape (sk-..., Bearer ...)
+                break
+        else:
+            return value
+    if isinstance(value, dict):
+        out: dict[str, Any] | None = None
+        for key, item in value.items():
+            if isinstance(key, str) and is_secret_key(key) and item is not None:
+                new: Any = REDACTED
+            else:
+                new = _clean(item)
+            if new is not item and out is None:
+                out = dict(value)
+            if out is not None:
+                out[key] = new
+        return value if out is None else out
+    if isinstance(value, list):
+        changed: list[Any] | None = None
+        for index, item in enumerate(value):
+            new = _clean(item)
+            if new is not item and changed is None:
+                changed = list(value)
+            if changed is not None:
+                changed[index] = new
+        return value if changed is None else changed
+    if isinstance(value, str):
+        redacted = redact_text(value)
+        return value if redacted == value else redacted
+    return value

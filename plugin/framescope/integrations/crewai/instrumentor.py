@@ -1,0 +1,167 @@
+"""``CrewAIInstrumentor``: every CrewAI run recorded as framescope frames, spans and links.
+
+Where it hooks: CrewAI's event bus prepares every event (id, emission sequence, parent and
+previous ids) and then hands it to ``publish_stream_event``, the one function that feeds
+CrewAI's own stream sessions.  The instrumentor wraps that function: it converts the event
+with CrewAI's own ``stream_frame_from_event`` and records the frame through framescope's codec,
+under the run's lock together with CrewAI's own delivery, so the order recorded is the order
+CrewAI's sessions see.  Runs that nobody streams are recorded the same way.
+
+It never raises into the application: a frame that cannot be recorded is counted
+(``recording_failures``), logged once as a warning, and the run goes on untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Collection
+from typing import Any
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+
+from framescope.integrations.crewai._dependency import REQUIREMENT, require_crewai
+from framescope.integrations.crewai.frames import (
+    fallback_frame,
+    frame_from_crewai_frame,
+    frame_from_parts,
+    without_content,
+)
+from framescope.integrations.crewai.runs import RunTracker
+from framescope.types.streaming import StreamFrame
+
+logger = logging.getLogger("framescope.integrations.crewai")
+
+
+class CrewAIInstrumentor(BaseInstrumentor):
+    """Records CrewAI flows, crews, agents, tasks, LLM calls, tools and turns through framescope.
+
+    ``CrewAIInstrumentor().instrument()`` (optionally ``tracer_provider=...``) starts recording;
+    ``uninstrument()`` stops it, ending the spans of runs still going.  Like every OpenTelemetry
+    instrumentor it is a singleton, and instrumenting twice is a logged no-op.
+    """
+
+    _tracker: RunTracker | None = None
+    _original: Callable[[Any, Any], None] | None = None
+    _original_convert: Callable[[Any], Any] | None = None
+    _failures = 0
+    _warned = False
+    _failure_lock = threading.Lock()
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return (REQUIREMENT,)
+
+    def instrument(self, **kwargs: Any) -> Any:
+        # The auto-instrumentation loader asks for a DependencyConflictError it handles itself;
+        # a direct call gets a clear error naming the extra instead of a logged no-op.
+        if not kwargs.get("raise_exception_on_conflict"):
+            require_crewai()
+        return super().instrument(**kwargs)
+
+    @property
+    def recording_failures(self) -> int:
+        """How many events could not be recorded since the process started (0 when all is well)."""
+        return type(self)._failures
+
+    def _instrument(self, **kwargs: Any) -> None:
+        import crewai.events.event_bus as bus_module
+        import crewai.utilities.streaming as streaming_module
+        from crewai.events.event_context import SCOPE_STARTING_EVENTS
+        from crewai.events.stream_context import _stream_sinks
+
+        tracker = RunTracker(frozenset(SCOPE_STARTING_EVENTS), kwargs.get("tracer_provider"))
+        original: Callable[[Any, Any], None] = bus_module.publish_stream_event
+        original_convert: Callable[[Any], Any] = streaming_module.stream_frame_from_event
+        cls = type(self)
+        cls._tracker = tracker
+        cls._original = original
+        cls._original_convert = original_convert
+        record_failure = self._record_failure
+        converted = threading.local()  # the event being published and CrewAI's frame for it
+        fast = _has_conversion_pieces(streaming_module)
+
+        def shared_convert(event: Any) -> Any:
+            """CrewAI's sinks get the frame already made for this event instead of a second conversion."""
+            if getattr(converted, "event", None) is event:
+                return converted.frame
+            return original_convert(event)
+
+        def convert(event: Any) -> StreamFrame:
+            try:
+                if _stream_sinks.get() or not fast:  # a CrewAI session will want CrewAI's own frame object
+                    crew_frame = original_convert(event)
+                    converted.event, converted.frame = event, crew_frame
+                    return frame_from_crewai_frame(crew_frame)
+                return frame_from_parts(streaming_module, event)
+            except Exception as error:
+                record_failure(error)
+                return fallback_frame(event, error)
+
+        def publish_and_record(source: Any, event: Any) -> None:
+            try:
+                frame = convert(event)
+                run = tracker.run_for(frame)
+                if not run.capture_content:
+                    frame = without_content(frame)
+            except Exception as error:
+                record_failure(error)
+                original(source, event)
+                return
+            with run.lock:
+                try:
+                    original(source, event)  # CrewAI's own sessions first, in the same order
+                finally:
+                    converted.event = converted.frame = None
+                    if not run.finished:
+                        try:
+                            if run.record(frame, getattr(event, "started_event_id", None)):
+                                tracker.completed(run)
+                        except Exception as error:
+                            record_failure(error)
+
+        publish_and_record.__wrapped__ = original  # type: ignore[attr-defined]
+        shared_convert.__wrapped__ = original_convert  # type: ignore[attr-defined]
+        bus_module.publish_stream_event = publish_and_record
+        streaming_module.stream_frame_from_event = shared_convert
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        import crewai.events.event_bus as bus_module
+        import crewai.utilities.streaming as streaming_module
+
+        cls = type(self)
+        if cls._original is not None:
+            bus_module.publish_stream_event = cls._original  # type: ignore[assignment]
+        if cls._original_convert is not None:
+            streaming_module.stream_frame_from_event = cls._original_convert  # type: ignore[assignment]
+        cls._original_convert = None
+        tracker = cls._tracker
+        cls._tracker = None
+        cls._original = None
+        if tracker is not None:
+            tracker.stop_all()
+
+    @classmethod
+    def _record_failure(cls, error: BaseException) -> None:
+        with cls._failure_lock:
+            cls._failures += 1
+            first = not cls._warned
+            cls._warned = True
+        if first:
+            logger.warning(
+                "framescope could not record a CrewAI event (%s: %s); the run goes on unrecorded for that "
+                "event. Further failures are counted in CrewAIInstrumentor().recording_failures, not logged.",
+                type(error).__name__,
+                error,
+                exc_info=error,
+            )
+
+
+def _has_conversion_pieces(streaming_module: Any) -> bool:
+    """Whether this CrewAI still builds its frames from the pieces :func:`frame_from_parts` uses."""
+    return all(
+        hasattr(streaming_module, name)
+        for name in ("_stream_channel", "_stream_namespace", "_FRAME_DATA_EXCLUDE", "BaseEvent")
+    )
+
+
+__all__ = ["CrewAIInstrumentor"]

@@ -1,0 +1,202 @@
+"""CrewAI runs as framescope runs: which frames belong together, and their lifecycles as spans.
+
+A *run* is what one top-level CrewAI session streams: everything emitted from the first
+event in an execution context (a flow's ``flow_started``, a crew's ``crew_kickoff_started``,
+a bare ``llm_call_started``, a turn's ``conversation_turn_started``) until the lifecycle that
+event opened ends.  The current run rides in a context variable set in the emitting context,
+the same way CrewAI carries its own event scope stack, so the run reaches exactly the code
+CrewAI's own context-scoped stream sinks reach: a nested ``llm.stream_events`` inside a flow
+method is part of the flow's run, and concurrent runs never mix.
+
+Lifecycles pair the way CrewAI pairs its events: a scope-starting event opens a span, and the
+ending event whose ``started_event_id`` names it closes that span.  Conversation turns, which
+CrewAI does not scope, pair by type (``conversation_turn_started`` with the next
+``conversation_turn_completed``/``_failed``).  Every other frame goes on the span of its
+``parent_id``; frames whose parent is not in the run go on the run's first span.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import secrets
+import threading
+from typing import Any
+
+from opentelemetry import trace
+
+from framescope.errors import CrewAIReportedFailure
+from framescope.telemetry import follow
+from framescope.telemetry.config import get_telemetry_setup
+from framescope.telemetry.encode import LifecycleSpan, RunRecorder
+from framescope.types._feed import FrameQueue
+from framescope.types.streaming import StreamFrame
+
+TURN_STARTED = "conversation_turn_started"
+TURN_ENDED = frozenset({"conversation_turn_completed", "conversation_turn_failed"})
+_FAILED_SUFFIXES = ("_failed", "_error", "_canceled", "_cancelled")
+UNINSTRUMENTED = "recording stopped: CrewAIInstrumentor.uninstrument() was called while the run was going"
+
+_current: contextvars.ContextVar[CrewAIRun | None] = contextvars.ContextVar("framescope_crewai_run", default=None)
+
+
+class CrewAIRun:
+    """One CrewAI run: its recorder, its open lifecycles and its live sessions (followers)."""
+
+    def __init__(
+        self,
+        tracer: trace.Tracer | None,
+        processor: Any,
+        starting: frozenset[str],
+        span_attributes: dict[str, Any],
+    ) -> None:
+        self.run_id = secrets.token_hex(8)
+        self.lock = threading.RLock()
+        self.sinks: list[FrameQueue] = []
+        self.trace_id: str | None = None
+        self.processor = processor
+        self.finished = False
+        self.capture_content = True
+        self._starting = starting
+        self._scopes: dict[str, LifecycleSpan] = {}
+        self._turns: list[LifecycleSpan] = []
+        self._root: LifecycleSpan | None = None
+        self._last: StreamFrame | None = None
+        self.recorder = RunRecorder(self.run_id, tracer, None, span_attributes) if tracer is not None else None
+
+    # the FrameSpanProcessor calls this when the run's first span starts
+    def set_trace_id(self, trace_id: str) -> None:
+        if self.trace_id is None:
+            self.trace_id = trace_id
+            for sink in self.sinks:
+                sink.trace_id = trace_id
+            if self._root is not None:  # a lone event (e.g. flow_created) is not what a trace's follower wants
+                follow.trace_known(self)
+
+    def record(self, frame: StreamFrame, started_event_id: str | None) -> bool:
+        """Record ``frame`` and deliver it to the run's sessions; True once the run is complete."""
+        kind = frame.type
+        recorder = self.recorder
+        if kind in self._starting or kind == TURN_STARTED:
+            parent = self._scopes.get(frame.parent_id) if frame.parent_id else None
+            scope = LifecycleSpan(frame.id, frame.namespace, parent)
+            self._scopes[frame.id] = scope
+            if kind == TURN_STARTED:
+                self._turns.append(scope)
+            if self._root is None:
+                self._root = scope
+            if recorder is not None:
+                recorder.open(frame, scope)
+                if self.trace_id is None and recorder.trace_id is not None:
+                    self.set_trace_id(recorder.trace_id)
+            done = False
+        else:
+            closing = self._closing_scope(kind, started_event_id)
+            if closing is not None:
+                if recorder is not None:
+                    recorder.close(frame, closing, _failure(kind, frame.data))
+                done = closing is self._root
+            else:
+                owner = self._scopes.get(frame.parent_id) if frame.parent_id else None
+                if owner is None and self._root is not None and not _ended(self._root):
+                    owner = self._root
+                if recorder is not None:
+                    recorder.event(frame, owner)
+                    if self.trace_id is None and recorder.trace_id is not None:
+                        self.set_trace_id(recorder.trace_id)
+                done = self._root is None  # a lone event outside any lifecycle is a run of its own
+        self._last = frame
+        self.processor.on_frame(self, frame)
+        return done
+
+    def _closing_scope(self, kind: str, started_event_id: str | None) -> LifecycleSpan | None:
+        if kind in TURN_ENDED:
+            if self._turns:
+                scope = self._turns.pop()
+                self._scopes.pop(scope.opener_id or "", None)
+                return scope
+            return None
+        if started_event_id is not None:
+            return self._scopes.pop(started_event_id, None)
+        return None
+
+    def finish(self, reason: str | None = None) -> None:
+        """End the run: spans still open end too (cancelled with ``reason`` when given)."""
+        if self.finished:
+            return
+        self.finished = True
+        recorder = self.recorder
+        if recorder is not None:
+            for scope in reversed(list(self._scopes.values())):
+                if reason is not None:
+                    recorder.abandon(scope, reason)
+                elif scope.span is not None and not scope.ended:
+                    # CrewAI left it open on purpose (a conversation's deferred flow scope)
+                    recorder.end(scope)
+            recorder.finish()
+        self._scopes.clear()
+        last = self._last
+        follow.run_ended(self, last.data.get("result") if last is not None else None)
+        self.processor.unregister(self)
+
+
+def _ended(scope: LifecycleSpan) -> bool:
+    return scope.ended
+
+
+def _failure(kind: str, data: dict[str, Any]) -> BaseException | None:
+    if not kind.endswith(_FAILED_SUFFIXES):
+        return None
+    message = data.get("error")
+    return CrewAIReportedFailure(f"{kind}: {message}" if message else kind)
+
+
+class RunTracker:
+    """Finds the run an event belongs to (starting one when needed) and records into it."""
+
+    def __init__(self, starting: frozenset[str], tracer_provider: Any = None) -> None:
+        self._starting = starting
+        self._tracer_provider = tracer_provider
+        self._active: set[CrewAIRun] = set()
+        self._lock = threading.Lock()
+
+    def run_for(self, frame: StreamFrame) -> CrewAIRun:
+        """The current context's run, or a new one that ``frame`` starts."""
+        run = _current.get()
+        if run is not None and not run.finished:
+            return run
+        runtime = get_telemetry_setup()
+        if self._tracer_provider is not None:
+            from framescope.integrations.crewai import __version__
+
+            tracer: trace.Tracer | None = self._tracer_provider.get_tracer(
+                "framescope.integrations.crewai", __version__
+            )
+        else:
+            tracer = runtime.tracer
+        attributes: dict[str, Any] = {"framescope.source": "crewai"}
+        session_id = frame.data.get("session_id") if frame.type == TURN_STARTED else None
+        if isinstance(session_id, str) and session_id:
+            attributes["gen_ai.conversation.id"] = session_id
+        run = CrewAIRun(tracer, runtime.processor, self._starting, attributes)
+        run.capture_content = runtime.capture_message_content
+        runtime.processor.register(run)  # type: ignore[arg-type]  # a Run in all the processor uses
+        follow.run_started(run)
+        with self._lock:
+            self._active.add(run)
+        _current.set(run)
+        return run
+
+    def completed(self, run: CrewAIRun) -> None:
+        run.finish()
+        with self._lock:
+            self._active.discard(run)
+        if _current.get() is run:
+            _current.set(None)
+
+    def stop_all(self) -> None:
+        """Uninstrumenting: every run still going ends now, its open spans marked as cut short."""
+        with self._lock:
+            runs, self._active = list(self._active), set()
+        for run in runs:
+            with run.lock:
+                run.finish(UNINSTRUMENTED)
