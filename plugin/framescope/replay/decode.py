@@ -5,6 +5,10 @@ Reads back what :mod:`framescope.telemetry.encode` wrote (the keys are in
 whatever backend they came through.  Order is rebuilt from ``framescope.seq``, never from
 event order or timestamps (Jaeger and Tempo reorder events); every derivable field is derived
 the way the emit path makes it; ordinals missing from the trace are reported as gaps.
+
+Every format this module ever wrote stays readable: format 1 (one event per frame, token runs,
+the overflow batch) and format 2 (adds frame packs, ``framescope.pack``).  A span written by a
+newer format is refused with a clear error rather than read with frames missing.
 """
 
 from __future__ import annotations
@@ -65,6 +69,8 @@ def decode_runs(spans: Iterable[SpanRecord]) -> list[DecodedRun]:
 
 def _decode_run(run_id: str, spans: list[SpanRecord]) -> DecodedRun:
     prefix = run_id + "-"
+    for span in spans:
+        _check_format(span)
     by_id = {span.span_id: span for span in spans}
     openers: dict[str, str] = {}
     for span in spans:
@@ -91,12 +97,7 @@ def _decode_run(run_id: str, spans: list[SpanRecord]) -> DecodedRun:
         parent_opener = openers.get(parent_span.span_id) if parent_span is not None else None
         ctx = _SpanContext(prefix, namespace, openers.get(span.span_id), parent_opener, span, decoded)
         for event in span.events:
-            attrs = event.attributes
-            if wire.SEQ in attrs:
-                _decode_event(ctx, event.name, event.time_unix_nano, attrs, event)
-            elif event.name == wire.BATCH_EVENT and wire.FRAMES in attrs:
-                for name, time_ns, packed in _json(attrs[wire.FRAMES], span, event):
-                    _decode_event(ctx, name, int(time_ns), packed, event)
+            _decode_event(ctx, event.name, event.time_unix_nano, event.attributes, event)
     ordered = [decoded[key] for key in sorted(decoded)]
     gaps: list[tuple[int, int]] = []
     expected = 0
@@ -120,22 +121,112 @@ class _SpanContext:
     out: dict[int, StreamFrame]
 
 
-_DERIVED_ONLY = frozenset((wire.SEQ, wire.DATA))
+_DERIVED_ONLY = frozenset((wire.SEQ, wire.DATA, wire.PACK))
 
 
 def _decode_event(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord) -> None:
-    """One span event (or one packed entry of a batch event) into its frame(s).
+    """One span event (or one entry of a batch event) into its frame(s).
 
-    The encoder writes three shapes, told apart by their keys: a token run (``wire.COUNT``), an
-    event whose envelope is all derived (only ``wire.SEQ`` and maybe ``wire.DATA``, the common case),
-    or a frame that spells out what differs from the derived envelope.
+    The encoder writes these shapes, told apart by their keys: a frame pack (``wire.PACK``,
+    alone or on a span's closing frame), a token run (``wire.COUNT``), an event whose envelope
+    is all derived (only ``wire.SEQ`` and maybe ``wire.DATA``, the common case), a frame that
+    spells out what differs from the derived envelope, and the overflow batch
+    (``wire.BATCH_EVENT``) holding any of these.
     """
-    if wire.COUNT in attrs:
+    if wire.PACK in attrs:
+        _decode_pack(ctx, time_ns, attrs[wire.PACK], event)
+    if wire.SEQ not in attrs:
+        if name == wire.BATCH_EVENT and wire.FRAMES in attrs:
+            for entry_name, entry_time, entry_attrs in _json(attrs[wire.FRAMES], ctx.span, event):
+                _decode_event(ctx, entry_name, int(entry_time), entry_attrs, event)
+    elif wire.COUNT in attrs:
         _decode_token_run(ctx, name, time_ns, attrs, event)
     elif _DERIVED_ONLY.issuperset(attrs):
         _decode_derived_frame(ctx, name, time_ns, attrs, event)
     else:
         _decode_explicit_frame(ctx, name, time_ns, attrs, event)
+
+
+def _decode_pack(ctx: _SpanContext, time_ns: int, value: Any, event: EventRecord) -> None:
+    """A frame pack: ``[[ordinal, dt_us, type, data(, overrides)], [step, dt_us, ...], ...]``.
+
+    The first entry's ordinal is absolute and its time counts from the event's; every later
+    entry counts from the one before (docs/codec.md).  The hot path of replay: one
+    ``make_frame`` per entry and nothing else for a frame with a derived envelope.
+    """
+    span = ctx.span
+    entries = _json(value, span, event)
+    if type(entries) is not list:
+        raise _bad(span, event, f"a frame pack must be a JSON array, found {type(entries).__name__}")
+    prefix = ctx.prefix
+    namespace = ctx.namespace
+    opener = ctx.opener
+    out = ctx.out
+    epoch = wire.EPOCH
+    us = time_ns // 1000
+    ordinal = 0
+    index = 0
+    try:
+        for index, entry in enumerate(entries):
+            if len(entry) == 4:
+                step, dt, frame_type, data = entry
+                overrides = None
+            else:
+                step, dt, frame_type, data, overrides = entry
+            if type(step) is not int or type(dt) is not int or type(frame_type) is not str or type(data) is not dict:
+                raise TypeError("expected [integer, integer, string, object(, object)]")
+            ordinal = ordinal + step if index else step
+            us += dt
+            if overrides is None:
+                out[ordinal] = make_frame(
+                    prefix + str(ordinal),
+                    ordinal,
+                    frame_type,
+                    channel_for(frame_type),
+                    namespace,
+                    epoch + timedelta(microseconds=us),
+                    opener,
+                    prefix + str(ordinal - 1) if ordinal else None,
+                    data,
+                )
+            else:
+                out[ordinal] = _packed_frame_with_overrides(ctx, ordinal, us, frame_type, data, overrides)
+    except (TypeError, ValueError) as exc:
+        raise _bad(span, event, f"malformed frame pack entry {index} ({exc}); the trace was truncated or edited") from None
+
+
+def _packed_frame_with_overrides(
+    ctx: _SpanContext, ordinal: int, us: int, frame_type: str, data: dict[str, Any], overrides: Any
+) -> StreamFrame:
+    """A packed frame whose envelope differs from the derived one in the fields ``overrides`` names."""
+    if type(overrides) is not dict:
+        raise TypeError(f"overrides must be an object, found {type(overrides).__name__}")
+    prefix = ctx.prefix
+    get = overrides.get
+    return make_frame(
+        get(wire.PACKED_ID, prefix + str(ordinal)),
+        get(wire.PACKED_SEQ, ordinal),
+        frame_type,
+        get(wire.PACKED_CHANNEL, channel_for(frame_type)),
+        get(wire.PACKED_NAMESPACE, ctx.namespace),
+        wire.from_unix_us(us, get(wire.PACKED_TZ_OFFSET_US, 0)),
+        get(wire.PACKED_PARENT_ID, ctx.opener),
+        get(wire.PACKED_PREVIOUS_ID, prefix + str(ordinal - 1) if ordinal else None),
+        data,
+    )
+
+
+def _check_format(span: SpanRecord) -> None:
+    """Refuse a span written by a newer framescope: read with today's rules, frames would be lost."""
+    version = span.attributes.get(wire.FORMAT_VERSION)
+    if version is None:
+        return
+    number = _int(version, span, None)
+    if number > wire.FORMAT:
+        raise FrameDecodeError(
+            f"span {span.span_id} ({span.name!r}) was written in framescope trace format {number}, "
+            f"newer than this framescope reads (up to {wire.FORMAT}); upgrade framescope to replay it"
+        )
 
 
 def _decode_derived_frame(

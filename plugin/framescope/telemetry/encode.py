@@ -17,6 +17,11 @@ What makes it lossless and small (docs/codec.md has the full table):
 * Runs of token frames (``llm_stream_chunk``/``llm_thinking_chunk``) on one span become one
   event per up to 512 tokens: the chunks as a JSON array plus microsecond time deltas.  A
   10,000-token answer is 20 events, about 12 bytes a token, far from the SDK's 128-event cap.
+* Every other frame after a span's opener joins the span's *frame pack*
+  (:mod:`framescope.telemetry.frame_pack`): the pack rides on the span's closing event, or is
+  its own event when full (64 frames) or when the span ends without a closing frame.  An SDK
+  event costs 15-22 us; a packed frame a few.  Openers and closers stay readable events of
+  their own, so a span in Jaeger still shows how its lifecycle started and ended.
 * When a span's event budget is nearly spent, further frames are packed into one
   ``framescope.batch`` event at span end instead of being dropped by the SDK.
 * Every value is a string, bool or int (no arrays), because Jaeger v1 turns arrays into
@@ -38,6 +43,7 @@ from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from framescope.telemetry import semconv
+from framescope.telemetry.frame_pack import FramePack, json_text, type_json
 from framescope.telemetry.wire import (
     BATCH_EVENT,
     CANCELLED,
@@ -55,6 +61,15 @@ from framescope.telemetry.wire import (
     NAMESPACE,
     ONE_US,
     OPEN,
+    PACK,
+    PACK_EVENT,
+    PACKED_CHANNEL,
+    PACKED_ID,
+    PACKED_NAMESPACE,
+    PACKED_PARENT_ID,
+    PACKED_PREVIOUS_ID,
+    PACKED_SEQ,
+    PACKED_TZ_OFFSET_US,
     PARENT_ID,
     PREVIOUS_ID,
     RUN_ID,
@@ -89,6 +104,7 @@ class LifecycleSpan:
         "links",
         "max_links",
         "overflow",
+        "pack",
         "ended",
     )
 
@@ -103,6 +119,7 @@ class LifecycleSpan:
         self.links = 0
         self.max_links: float = math.inf
         self.overflow: list[list[Any]] | None = None
+        self.pack: FramePack | None = None
         self.ended = False
 
 
@@ -177,12 +194,22 @@ class RunRecorder:
         self._flush_tokens()
         ordinal = self._next()
         self._link_if_crossing(scope)
-        self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+        if scope.ended or scope.span is None:
+            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+        else:
+            self._pack(scope, frame, ordinal)
         self._last_scope = scope
 
     def close(self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None) -> None:
-        """Record the closing frame of ``scope`` and end its span."""
-        self.event(frame, scope)
+        """Record the closing frame of ``scope`` (carrying the span's pending pack) and end its span."""
+        if frame.type in TOKEN_TYPES and self._try_token(frame, scope):
+            pass  # an odd closing frame, but a token one: its run is flushed below
+        else:
+            self._flush_tokens()
+            ordinal = self._next()
+            self._link_if_crossing(scope)
+            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+            self._last_scope = scope
         self._flush_tokens()
         span = scope.span
         if span is None:
@@ -311,7 +338,68 @@ class RunRecorder:
         if not name.isascii() and not _utf8_clean(name):
             attributes[TYPE] = dumps(name)
             name = "framescope.frame"
-        self._write_event(scope, name, to_unix_us(frame.timestamp) * 1000, attributes)
+        time_us = to_unix_us(frame.timestamp)
+        pack = scope.pack
+        if pack is not None and not opener:
+            scope.pack = None
+            attributes[PACK] = pack.text(time_us)
+        self._write_event(scope, name, time_us * 1000, attributes)
+
+    # -- frame packs -----------------------------------------------------------------
+    def _pack(self, scope: LifecycleSpan, frame: StreamFrame, ordinal: int) -> None:
+        """Add a frame to ``scope``'s pending pack (the hot path for non-token frames)."""
+        prefix = self._prefix
+        frame_type = frame.type
+        data = frame.data
+        tail = type_json(frame_type) + ("," + json_text(data) if data else ",{}")
+        if (
+            frame.seq != ordinal
+            or frame.id != prefix + str(ordinal)
+            or frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None)
+            or frame.parent_id != scope.opener_id
+            or frame.channel != channel_for(frame_type)
+            or frame.namespace != scope.namespace
+            or frame.timestamp.utcoffset()
+        ):
+            tail += "," + json_text(self._overrides(frame, ordinal, scope))
+        time_us = to_unix_us(frame.timestamp)
+        pack = scope.pack
+        if pack is None:
+            scope.pack = FramePack(ordinal, time_us, frame_type, tail)
+        elif pack.add(ordinal, time_us, frame_type, tail):
+            self._write_pack(scope)
+
+    def _overrides(self, frame: StreamFrame, ordinal: int, scope: LifecycleSpan) -> dict[str, Any]:
+        """The envelope fields of a packed frame that differ from the derived ones."""
+        prefix = self._prefix
+        out: dict[str, Any] = {}
+        if frame.id != prefix + str(ordinal):
+            out[PACKED_ID] = frame.id
+        if frame.seq != ordinal:
+            out[PACKED_SEQ] = frame.seq
+        if frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None):
+            out[PACKED_PREVIOUS_ID] = frame.previous_id
+        if frame.parent_id != scope.opener_id:
+            out[PACKED_PARENT_ID] = frame.parent_id
+        if frame.channel != channel_for(frame.type):
+            out[PACKED_CHANNEL] = frame.channel
+        if frame.namespace != scope.namespace:
+            out[PACKED_NAMESPACE] = frame.namespace
+        offset = frame.timestamp.utcoffset()
+        if offset:
+            out[PACKED_TZ_OFFSET_US] = offset // ONE_US
+        return out
+
+    def _write_pack(self, scope: LifecycleSpan) -> None:
+        """Write ``scope``'s pending pack as an event of its own, named after its frames' type."""
+        pack = scope.pack
+        if pack is None:
+            return
+        scope.pack = None
+        name = pack.type
+        if name is None or (not name.isascii() and not _utf8_clean(name)):
+            name = PACK_EVENT
+        self._write_event(scope, name, pack.first_us * 1000, {PACK: pack.text(pack.first_us)})
 
     def _write_event(self, scope: LifecycleSpan, name: str, time_ns: int, attributes: dict[str, Any]) -> None:
         span = scope.span
@@ -330,6 +418,7 @@ class RunRecorder:
         span = scope.span
         if span is None or scope.ended:
             return
+        self._write_pack(scope)
         if scope.overflow:
             packed = scope.overflow
             scope.overflow = None
