@@ -117,8 +117,9 @@ def child(mode: str, frames: int, runs: int) -> dict[str, Any]:
                 best_all = min(best_all, all_time / total)
             out[str(per_span)] = {"inner_us": best_inner * 1e6, "all_us": best_all * 1e6}
         return out
-    import framescope
     from opentelemetry.sdk.trace import TracerProvider
+
+    import framescope
 
     if mode == "emit-off":
         os.environ["OTEL_SDK_DISABLED"] = "true"

@@ -82,6 +82,7 @@ def _decode_run(run_id: str, spans: list[SpanRecord]) -> DecodedRun:
                 openers[span.span_id] = explicit if isinstance(explicit, str) else prefix + str(ordinal)
                 break
     decoded: dict[int, StreamFrame] = {}
+    steps: dict[int, timedelta] = {}
     cancelled = failed = False
     for span in spans:
         if _truthy(span.attributes.get(wire.CANCELLED)):
@@ -95,16 +96,18 @@ def _decode_run(run_id: str, spans: list[SpanRecord]) -> DecodedRun:
         )
         parent_span = by_id.get(span.parent_span_id) if span.parent_span_id else None
         parent_opener = openers.get(parent_span.span_id) if parent_span is not None else None
-        ctx = _SpanContext(prefix, namespace, openers.get(span.span_id), parent_opener, span, decoded)
+        ctx = _SpanContext(prefix, namespace, openers.get(span.span_id), parent_opener, span, decoded, steps)
         for event in span.events:
             _decode_event(ctx, event.name, event.time_unix_nano, event.attributes, event)
-    ordered = [decoded[key] for key in sorted(decoded)]
+    ordinals = sorted(decoded)
+    ordered = [decoded[key] for key in ordinals]
     gaps: list[tuple[int, int]] = []
-    expected = 0
-    for ordinal in sorted(decoded):
-        if ordinal > expected:
-            gaps.append((expected, ordinal - 1))
-        expected = ordinal + 1
+    if ordinals and (ordinals[0] != 0 or ordinals[-1] != len(ordinals) - 1):
+        expected = 0
+        for ordinal in ordinals:
+            if ordinal > expected:
+                gaps.append((expected, ordinal - 1))
+            expected = ordinal + 1
     trace_ids = sorted({span.trace_id for span in spans})
     return DecodedRun(run_id, trace_ids, ordered, gaps, cancelled=cancelled, failed=failed)
 
@@ -119,9 +122,18 @@ class _SpanContext:
     parent_opener: str | None
     span: SpanRecord
     out: dict[int, StreamFrame]
+    #: ``timedelta`` objects by microseconds, shared by the run: building one costs ten times
+    #: adding it, and the gaps between frames repeat.
+    steps: dict[int, timedelta]
+
+    def step(self, us: int) -> timedelta:
+        delta = self.steps.get(us)
+        if delta is None:
+            delta = self.steps[us] = timedelta(microseconds=us)
+        return delta
 
 
-_DERIVED_ONLY = frozenset((wire.SEQ, wire.DATA, wire.PACK))
+_DERIVED_ONLY = frozenset((wire.SEQ, wire.DATA, wire.PACK, wire.OPEN))
 
 
 def _decode_event(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord) -> None:
@@ -162,8 +174,9 @@ def _decode_pack(ctx: _SpanContext, time_ns: int, value: Any, event: EventRecord
     namespace = ctx.namespace
     opener = ctx.opener
     out = ctx.out
-    epoch = wire.EPOCH
+    step_of = ctx.step
     us = time_ns // 1000
+    timestamp = wire.EPOCH + timedelta(microseconds=us)
     ordinal = 0
     index = 0
     try:
@@ -177,6 +190,7 @@ def _decode_pack(ctx: _SpanContext, time_ns: int, value: Any, event: EventRecord
                 raise TypeError("expected [integer, integer, string, object(, object)]")
             ordinal = ordinal + step if index else step
             us += dt
+            timestamp += step_of(dt)
             if overrides is None:
                 out[ordinal] = make_frame(
                     prefix + str(ordinal),
@@ -184,7 +198,7 @@ def _decode_pack(ctx: _SpanContext, time_ns: int, value: Any, event: EventRecord
                     frame_type,
                     channel_for(frame_type),
                     namespace,
-                    epoch + timedelta(microseconds=us),
+                    timestamp,
                     opener,
                     prefix + str(ordinal - 1) if ordinal else None,
                     data,
@@ -192,7 +206,9 @@ def _decode_pack(ctx: _SpanContext, time_ns: int, value: Any, event: EventRecord
             else:
                 out[ordinal] = _packed_frame_with_overrides(ctx, ordinal, us, frame_type, data, overrides)
     except (TypeError, ValueError) as exc:
-        raise _bad(span, event, f"malformed frame pack entry {index} ({exc}); the trace was truncated or edited") from None
+        raise _bad(
+            span, event, f"malformed frame pack entry {index} ({exc}); the trace was truncated or edited"
+        ) from None
 
 
 def _packed_frame_with_overrides(
@@ -232,7 +248,8 @@ def _check_format(span: SpanRecord) -> None:
 def _decode_derived_frame(
     ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str, Any], event: EventRecord
 ) -> None:
-    """A frame whose id, previous id, parent, channel and namespace are all the derived ones."""
+    """A frame whose id, previous id, parent, channel and namespace are all the derived ones
+    (an opener's parent is the parent span's opener)."""
     prefix = ctx.prefix
     ordinal = _int(attrs.get(wire.SEQ), ctx.span, event)
     data_json = attrs.get(wire.DATA)
@@ -243,7 +260,7 @@ def _decode_derived_frame(
         channel_for(name),
         ctx.namespace,
         wire.EPOCH + timedelta(microseconds=time_ns // 1000),
-        ctx.opener,
+        ctx.parent_opener if wire.OPEN in attrs and _truthy(attrs[wire.OPEN]) else ctx.opener,
         prefix + str(ordinal - 1) if ordinal else None,
         _json(data_json, ctx.span, event) if data_json else {},
     )
@@ -270,31 +287,27 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
     namespace = ctx.namespace
     opener_id = ctx.opener
     out = ctx.out
-    us = time_ns // 1000
+    step_of = ctx.step
+    timestamp = wire.EPOCH + timedelta(microseconds=time_ns // 1000)
     previous = prefix + str(first - 1) if first else None
     ordinal = first
-    for index, chunk in enumerate(chunks):
-        if index:
-            us += deltas[index - 1]
-        current = prefix + str(ordinal)
-        if rest is None:
-            data = {"chunk": chunk}
-        else:
-            data = dict(rest)
-            data["chunk"] = chunk
-        out[ordinal] = make_frame(
-            current,
-            ordinal,
-            frame_type,
-            channel,
-            namespace,
-            wire.EPOCH + timedelta(microseconds=us),
-            opener_id,
-            previous,
-            data,
-        )
-        previous = current
-        ordinal += 1
+    try:
+        for chunk, delta in zip(chunks, [0, *deltas], strict=True):
+            if delta:
+                timestamp += step_of(delta)
+            current = prefix + str(ordinal)
+            if rest is None:
+                data = {"chunk": chunk}
+            else:
+                data = dict(rest)
+                data["chunk"] = chunk
+            out[ordinal] = make_frame(
+                current, ordinal, frame_type, channel, namespace, timestamp, opener_id, previous, data
+            )
+            previous = current
+            ordinal += 1
+    except TypeError as exc:
+        raise _bad(span, event, f"malformed token run ({exc}); the trace was truncated or edited") from None
 
 
 def _decode_explicit_frame(
