@@ -48,6 +48,16 @@ _HEX = frozenset("0123456789abcdefABCDEF")
 _TRACE_ID = re.compile("[0-9a-f]{32}").fullmatch
 _SPAN_ID = re.compile("[0-9a-f]{16}").fullmatch
 _NO_PARENT = "0" * 16
+# Enum spellings the fast path reads: numbers (OTLP/JSON) and prefixed names (protobuf's
+# MessageToJson, which framescope's own trace file writer uses).
+_FAST_KINDS: dict[Any, str] = {
+    **dict(enumerate(KIND_NAMES)),
+    **{f"SPAN_KIND_{name}": name for name in KIND_NAMES},
+}
+_FAST_STATUS: dict[Any, str] = {
+    **dict(enumerate(STATUS_NAMES)),
+    **{f"STATUS_CODE_{name}": name for name in STATUS_NAMES},
+}
 
 _ACCEPTED = (
     "an OTLP/JSON ExportTraceServiceRequest ({\"resourceSpans\": [...]}), Jaeger v3's "
@@ -206,7 +216,9 @@ def _fast_span(span: Any, resource: Attributes, scope_name: str, scope_version: 
             return None
         code = status.get("code", 0)
         message = status.get("message", "")
-    if type(kind) is not int or not 0 <= kind < 6 or type(code) is not int or not 0 <= code < 3:
+    kind_name = _FAST_KINDS.get(kind) if type(kind) is int or type(kind) is str else None
+    status_name = _FAST_STATUS.get(code) if type(code) is int or type(code) is str else None
+    if kind_name is None or status_name is None:
         return None
     if type(message) is not str or not (start.isdigit() and end.isdigit()):
         return None
@@ -244,11 +256,11 @@ def _fast_span(span: Any, resource: Attributes, scope_name: str, scope_version: 
         start_ns,
         end_ns,
         parent,
-        KIND_NAMES[kind],
+        kind_name,
         attributes,
         events,
         links,
-        STATUS_NAMES[code],
+        status_name,
         message,
         dict(resource),
         scope_name,
