@@ -15,7 +15,7 @@ from typing import Any
 from framescope.errors import TornTraceFileError, TraceFormatError
 from framescope.replay.records import SpanRecord
 from framescope.replay.sources.jaeger import parse_jaeger_v1
-from framescope.replay.sources.otlp_json import parse_otlp_json
+from framescope.replay.sources.otlp_json import loads_json, parse_otlp_json
 from framescope.replay.sources.otlp_proto import parse_otlp_protobuf
 
 __all__ = ["ACCEPTED_FORMATS", "parse_trace_document"]
@@ -89,7 +89,7 @@ def _parse_json_text(text: str) -> list[SpanRecord]:
         # large file is a quarter of the read time.
         return _parse_json_lines(text)
     try:
-        document = json.loads(text)
+        document = loads_json(text)
     except json.JSONDecodeError as exc:
         lines = [line for line in text.splitlines() if line.strip()]
         if exc.msg == "Extra data" or len(lines) == 1:
@@ -110,7 +110,7 @@ def _parse_json_lines(text: str) -> list[SpanRecord]:
             continue
         number = i + 1
         try:
-            document = json.loads(line)
+            document = loads_json(line)
         except json.JSONDecodeError as exc:
             if i == last and not text.endswith(("\n", "\r")):
                 raise TornTraceFileError(
