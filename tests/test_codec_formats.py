@@ -124,3 +124,19 @@ def test_a_format_1_trace_still_replays_exactly():
         assert runs[run_id].gaps == []
         assert [json.loads(frame.model_dump_json()) for frame in runs[run_id].frames] == frames
         assert runs[run_id].frames == [StreamFrame(**frame) for frame in frames]
+
+
+def test_token_data_keeps_its_key_order_through_a_token_run(memory_traces):
+    from framescope.telemetry.run import emit_token
+
+    def tokens() -> None:
+        with lifecycle("llm_call_started", {"model": "m"}, finished="llm_call_completed", failed="llm_call_failed"):
+            for word in ("a", "b"):
+                emit_token("llm_stream_chunk", word, {"index": 0})
+            emit("llm_stream_chunk", {"index": 0, "chunk": "c"})  # "chunk" not first: not packed as a token
+
+    with stream_call(tokens) as stream:
+        live = list(stream)
+    replayed = memory_traces.runs()[0].frames
+    assert [list(frame.data) for frame in replayed] == [list(frame.data) for frame in live]
+    assert [frame.model_dump_json() for frame in replayed] == [frame.model_dump_json() for frame in live]

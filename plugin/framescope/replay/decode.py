@@ -126,12 +126,6 @@ class _SpanContext:
     #: adding it, and the gaps between frames repeat.
     steps: dict[int, timedelta]
 
-    def step(self, us: int) -> timedelta:
-        delta = self.steps.get(us)
-        if delta is None:
-            delta = self.steps[us] = timedelta(microseconds=us)
-        return delta
-
 
 _DERIVED_ONLY = frozenset((wire.SEQ, wire.DATA, wire.PACK, wire.OPEN))
 
@@ -174,7 +168,8 @@ def _decode_pack(ctx: _SpanContext, time_ns: int, value: Any, event: EventRecord
     namespace = ctx.namespace
     opener = ctx.opener
     out = ctx.out
-    step_of = ctx.step
+    steps = ctx.steps
+    step_of = steps.get
     us = time_ns // 1000
     timestamp = wire.EPOCH + timedelta(microseconds=us)
     ordinal = 0
@@ -190,7 +185,10 @@ def _decode_pack(ctx: _SpanContext, time_ns: int, value: Any, event: EventRecord
                 raise TypeError("expected [integer, integer, string, object(, object)]")
             ordinal = ordinal + step if index else step
             us += dt
-            timestamp += step_of(dt)
+            delta = step_of(dt)
+            if delta is None:
+                delta = steps[dt] = timedelta(microseconds=dt)
+            timestamp += delta
             if overrides is None:
                 out[ordinal] = make_frame(
                     prefix + str(ordinal),
@@ -287,20 +285,21 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
     namespace = ctx.namespace
     opener_id = ctx.opener
     out = ctx.out
-    step_of = ctx.step
+    steps = ctx.steps
+    step_of = steps.get
     timestamp = wire.EPOCH + timedelta(microseconds=time_ns // 1000)
     previous = prefix + str(first - 1) if first else None
     ordinal = first
     try:
         for chunk, delta in zip(chunks, [0, *deltas], strict=True):
             if delta:
-                timestamp += step_of(delta)
+                step = step_of(delta)
+                if step is None:
+                    step = steps[delta] = timedelta(microseconds=delta)
+                timestamp += step
             current = prefix + str(ordinal)
-            if rest is None:
-                data = {"chunk": chunk}
-            else:
-                data = dict(rest)
-                data["chunk"] = chunk
+            # "chunk" first, as emit_token builds it (the encoder packs only such frames)
+            data = {"chunk": chunk} if rest is None else {"chunk": chunk, **rest}
             out[ordinal] = make_frame(
                 current, ordinal, frame_type, channel, namespace, timestamp, opener_id, previous, data
             )

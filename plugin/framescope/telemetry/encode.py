@@ -448,6 +448,8 @@ class RunRecorder:
         run = self._tokens
         if len(data) == 1:
             rest: dict[str, Any] = {}
+        elif next(iter(data)) != "chunk":
+            return False  # replay rebuilds token data with "chunk" first; keep any other order exact
         else:
             rest = {k: v for k, v in data.items() if k != "chunk"}
         if (
