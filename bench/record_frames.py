@@ -20,6 +20,7 @@ frames (opener, one inner frame, closer: a tool call reporting progress once).  
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -74,6 +75,8 @@ def _recorder_once(frames: int, per_span: int) -> tuple[float, float, int, int]:
     perf = time.perf_counter
     inner_time = 0.0
     inner = 0
+    gc.collect()
+    gc.freeze()  # the pre-built frames are the bench's, not the recorder's: keep them out of GC passes
     started = perf()
     for scope, built in plan:
         recorder.open(built[0], scope)
@@ -85,7 +88,9 @@ def _recorder_once(frames: int, per_span: int) -> tuple[float, float, int, int]:
         inner += len(body)
         recorder.close(built[-1], scope)
     recorder.finish()
-    return inner_time, perf() - started, inner, ordinal
+    took = perf() - started
+    gc.unfreeze()
+    return inner_time, took, inner, ordinal
 
 
 def _emit_once(frames: int, per_span: int) -> tuple[float, int]:
