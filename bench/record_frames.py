@@ -101,8 +101,12 @@ def _emit_once(frames: int, per_span: int) -> tuple[float, int]:
     started = time.perf_counter()
     with current_or_new_run():
         for block in range(spans):
-            with lifecycle("tool_usage_started", {"tool_name": "t", "block": block},
-                           finished="tool_usage_finished", failed="tool_usage_error") as call:
+            with lifecycle(
+                "tool_usage_started",
+                {"tool_name": "t", "block": block},
+                finished="tool_usage_finished",
+                failed="tool_usage_error",
+            ) as call:
                 for i in range(per_span - 2):
                     emit("progress", {"i": i, "note": "working"})
                 call.data["result"] = block
@@ -147,7 +151,10 @@ def _spawn(mode: str, frames: int, runs: int) -> dict[str, Any]:
         env.pop(name, None)
     done = subprocess.run(
         [sys.executable, __file__, "--child", mode, "--frames", str(frames), "--runs", str(runs)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
@@ -164,18 +171,24 @@ def main() -> None:
         return
     from importlib.metadata import version
 
-    print(f"python {platform.python_version()}, opentelemetry-sdk {version('opentelemetry-sdk')}, "
-          f"{os.cpu_count()} cpus, {args.frames:,} frames, best of {args.runs}")
+    print(
+        f"python {platform.python_version()}, opentelemetry-sdk {version('opentelemetry-sdk')}, "
+        f"{os.cpu_count()} cpus, {args.frames:,} frames, best of {args.runs}"
+    )
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     recorder = _spawn("recorder", args.frames, args.runs)
     on = _spawn("emit-on", args.frames, args.runs)
     off = _spawn("emit-off", args.frames, args.runs)
-    print(f"{'frames per span':<16} {'recorder inner us':>18} {'recorder all us':>16} "
-          f"{'emit on us':>11} {'emit off us':>12} {'recording adds us':>18}")
+    print(
+        f"{'frames per span':<16} {'recorder inner us':>18} {'recorder all us':>16} "
+        f"{'emit on us':>11} {'emit off us':>12} {'recording adds us':>18}"
+    )
     for per_span in SHAPES:
         key = str(per_span)
-        print(f"{per_span:<16} {recorder[key]['inner_us']:>18.2f} {recorder[key]['all_us']:>16.2f} "
-              f"{on[key]['us']:>11.2f} {off[key]['us']:>12.2f} {on[key]['us'] - off[key]['us']:>18.2f}")
+        print(
+            f"{per_span:<16} {recorder[key]['inner_us']:>18.2f} {recorder[key]['all_us']:>16.2f} "
+            f"{on[key]['us']:>11.2f} {off[key]['us']:>12.2f} {on[key]['us'] - off[key]['us']:>18.2f}"
+        )
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("target: <= 5 us per recorded non-token frame")
 

@@ -26,8 +26,9 @@ FORMAT1 = Path(__file__).parent / "fixtures" / "format1"
 
 
 def tool_with_progress(steps: int, kinds: tuple[str, ...] = ("progress",)) -> str:
-    with lifecycle("tool_usage_started", {"tool_name": "t"}, finished="tool_usage_finished",
-                   failed="tool_usage_error") as call:
+    with lifecycle(
+        "tool_usage_started", {"tool_name": "t"}, finished="tool_usage_finished", failed="tool_usage_error"
+    ) as call:
         for i in range(steps):
             emit(kinds[i % len(kinds)], {"i": i})
         call.data["result"] = steps

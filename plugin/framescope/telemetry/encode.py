@@ -43,7 +43,7 @@ from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from framescope.telemetry import semconv
-from framescope.telemetry.frame_pack import FramePack, json_text, type_json
+from framescope.telemetry.frame_pack import FramePack, entry_tail
 from framescope.telemetry.wire import (
     BATCH_EVENT,
     CANCELLED,
@@ -63,13 +63,6 @@ from framescope.telemetry.wire import (
     OPEN,
     PACK,
     PACK_EVENT,
-    PACKED_CHANNEL,
-    PACKED_ID,
-    PACKED_NAMESPACE,
-    PACKED_PARENT_ID,
-    PACKED_PREVIOUS_ID,
-    PACKED_SEQ,
-    PACKED_TZ_OFFSET_US,
     PARENT_ID,
     PREVIOUS_ID,
     RUN_ID,
@@ -348,47 +341,13 @@ class RunRecorder:
     # -- frame packs -----------------------------------------------------------------
     def _pack(self, scope: LifecycleSpan, frame: StreamFrame, ordinal: int) -> None:
         """Add a frame to ``scope``'s pending pack (the hot path for non-token frames)."""
-        prefix = self._prefix
-        frame_type = frame.type
-        data = frame.data
-        tail = type_json(frame_type) + ("," + json_text(data) if data else ",{}")
-        if (
-            frame.seq != ordinal
-            or frame.id != prefix + str(ordinal)
-            or frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None)
-            or frame.parent_id != scope.opener_id
-            or frame.channel != channel_for(frame_type)
-            or frame.namespace != scope.namespace
-            or frame.timestamp.utcoffset()
-        ):
-            tail += "," + json_text(self._overrides(frame, ordinal, scope))
+        tail = entry_tail(frame, ordinal, self._prefix, scope.opener_id, scope.namespace)
         time_us = to_unix_us(frame.timestamp)
         pack = scope.pack
         if pack is None:
-            scope.pack = FramePack(ordinal, time_us, frame_type, tail)
-        elif pack.add(ordinal, time_us, frame_type, tail):
+            scope.pack = FramePack(ordinal, time_us, frame.type, tail)
+        elif pack.add(ordinal, time_us, frame.type, tail):
             self._write_pack(scope)
-
-    def _overrides(self, frame: StreamFrame, ordinal: int, scope: LifecycleSpan) -> dict[str, Any]:
-        """The envelope fields of a packed frame that differ from the derived ones."""
-        prefix = self._prefix
-        out: dict[str, Any] = {}
-        if frame.id != prefix + str(ordinal):
-            out[PACKED_ID] = frame.id
-        if frame.seq != ordinal:
-            out[PACKED_SEQ] = frame.seq
-        if frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None):
-            out[PACKED_PREVIOUS_ID] = frame.previous_id
-        if frame.parent_id != scope.opener_id:
-            out[PACKED_PARENT_ID] = frame.parent_id
-        if frame.channel != channel_for(frame.type):
-            out[PACKED_CHANNEL] = frame.channel
-        if frame.namespace != scope.namespace:
-            out[PACKED_NAMESPACE] = frame.namespace
-        offset = frame.timestamp.utcoffset()
-        if offset:
-            out[PACKED_TZ_OFFSET_US] = offset // ONE_US
-        return out
 
     def _write_pack(self, scope: LifecycleSpan) -> None:
         """Write ``scope``'s pending pack as an event of its own, named after its frames' type."""

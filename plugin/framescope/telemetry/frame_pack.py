@@ -22,10 +22,23 @@ from typing import Any
 
 import orjson
 
-from framescope.telemetry.wire import PACK_MAX_CHARS, PACK_MAX_FRAMES
+from framescope.telemetry.wire import (
+    ONE_US,
+    PACK_MAX_CHARS,
+    PACK_MAX_FRAMES,
+    PACKED_CHANNEL,
+    PACKED_ID,
+    PACKED_NAMESPACE,
+    PACKED_PARENT_ID,
+    PACKED_PREVIOUS_ID,
+    PACKED_SEQ,
+    PACKED_TZ_OFFSET_US,
+)
 from framescope.types.payload import dumps
+from framescope.types.routing import channel_for
+from framescope.types.streaming import StreamFrame
 
-__all__ = ["FramePack", "json_text", "type_json"]
+__all__ = ["FramePack", "entry_tail", "json_text", "type_json"]
 
 # Types and subclasses orjson would write differently from the standard library (datetimes as
 # ISO text, dataclasses as objects) are handed back, so they take the ``dumps`` path below.
@@ -60,6 +73,49 @@ def type_json(frame_type: str) -> str:
             _TYPE_JSON.clear()
         _TYPE_JSON[frame_type] = text
     return text
+
+
+def entry_tail(frame: StreamFrame, ordinal: int, prefix: str, opener_id: str | None, namespace: list[str]) -> str:
+    """A packed frame's entry after its two numbers: ``type,data`` and, only when the frame's
+    envelope differs from the one derived for ``ordinal`` on a span with this opener and
+    namespace, ``,overrides``."""
+    frame_type = frame.type
+    data = frame.data
+    tail = type_json(frame_type) + ("," + json_text(data) if data else ",{}")
+    if (
+        frame.seq != ordinal
+        or frame.id != prefix + str(ordinal)
+        or frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None)
+        or frame.parent_id != opener_id
+        or frame.channel != channel_for(frame_type)
+        or frame.namespace != namespace
+        or frame.timestamp.utcoffset()
+    ):
+        tail += "," + json_text(_overrides(frame, ordinal, prefix, opener_id, namespace))
+    return tail
+
+
+def _overrides(
+    frame: StreamFrame, ordinal: int, prefix: str, opener_id: str | None, namespace: list[str]
+) -> dict[str, Any]:
+    """The envelope fields of a packed frame that differ from the derived ones."""
+    out: dict[str, Any] = {}
+    if frame.id != prefix + str(ordinal):
+        out[PACKED_ID] = frame.id
+    if frame.seq != ordinal:
+        out[PACKED_SEQ] = frame.seq
+    if frame.previous_id != (prefix + str(ordinal - 1) if ordinal else None):
+        out[PACKED_PREVIOUS_ID] = frame.previous_id
+    if frame.parent_id != opener_id:
+        out[PACKED_PARENT_ID] = frame.parent_id
+    if frame.channel != channel_for(frame.type):
+        out[PACKED_CHANNEL] = frame.channel
+    if frame.namespace != namespace:
+        out[PACKED_NAMESPACE] = frame.namespace
+    offset = frame.timestamp.utcoffset()
+    if offset:
+        out[PACKED_TZ_OFFSET_US] = offset // ONE_US
+    return out
 
 
 class FramePack:
