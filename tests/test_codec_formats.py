@@ -19,7 +19,7 @@ from framescope import emit, lifecycle, stream_call
 from framescope.errors import FrameDecodeError
 from framescope.replay.decode import decode_runs
 from framescope.replay.sources import parse_trace_document
-from framescope.telemetry.wire import FORMAT, PACK, PACK_EVENT, PACK_MAX_FRAMES, SEQ
+from framescope.telemetry.wire import FORMAT, PACK, PACK_EVENT, PACK_MAX_BYTES, PACK_MAX_FRAMES, SEQ
 from framescope.types.streaming import StreamFrame
 
 FORMAT1 = Path(__file__).parent / "fixtures" / "format1"
@@ -141,3 +141,21 @@ def test_token_data_keeps_its_key_order_through_a_token_run(memory_traces):
     replayed = memory_traces.runs()[0].frames
     assert [list(frame.data) for frame in replayed] == [list(frame.data) for frame in live]
     assert [frame.model_dump_json() for frame in replayed] == [frame.model_dump_json() for frame in live]
+
+
+def test_packs_stay_within_tempos_attribute_size_limit(memory_traces):
+    """Tempo truncates attribute values past 2,048 bytes by default; a pack must never be cut."""
+
+    def wordy() -> None:
+        with lifecycle("flow_started", {"flow_name": "W"}, finished="flow_finished", failed="flow_failed"):
+            for i in range(40):
+                emit("note", {"i": i, "text": "é✓" * (40 + i * 3)})  # multi-byte UTF-8
+            emit("blob", {"text": "x" * 5000})  # larger than a pack: alone in its own
+
+    with stream_call(wordy) as stream:
+        live = list(stream)
+    (span,) = memory_traces.records()
+    sizes = [len(event.attributes[PACK].encode()) for event in span.events if PACK in event.attributes]
+    assert len(sizes) > 3
+    assert sorted(sizes)[-1] > 5000 and all(size <= PACK_MAX_BYTES for size in sorted(sizes)[:-1])
+    assert decode_runs([span])[0].frames == live

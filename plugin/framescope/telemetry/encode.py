@@ -341,12 +341,15 @@ class RunRecorder:
     # -- frame packs -----------------------------------------------------------------
     def _pack(self, scope: LifecycleSpan, frame: StreamFrame, ordinal: int) -> None:
         """Add a frame to ``scope``'s pending pack (the hot path for non-token frames)."""
-        tail = entry_tail(frame, ordinal, self._prefix, scope.opener_id, scope.namespace)
+        tail, size = entry_tail(frame, ordinal, self._prefix, scope.opener_id, scope.namespace)
         time_us = to_unix_us(frame.timestamp)
         pack = scope.pack
+        if pack is not None and not pack.fits(size):
+            self._write_pack(scope)
+            pack = None
         if pack is None:
-            scope.pack = FramePack(ordinal, time_us, frame.type, tail)
-        elif pack.add(ordinal, time_us, frame.type, tail):
+            scope.pack = FramePack(ordinal, time_us, frame.type, tail, size)
+        elif pack.add(ordinal, time_us, frame.type, tail, size):
             self._write_pack(scope)
 
     def _write_pack(self, scope: LifecycleSpan) -> None:

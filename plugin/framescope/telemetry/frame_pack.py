@@ -1,12 +1,13 @@
 """Frame packs: consecutive non-token frames of one span written as one span event.
 
-An SDK span event costs 15-22 us to record (the event object, its bounded attribute copy,
-the span's lock), far more than the frame it carries.  So the recorder
+A frame recorded as its own SDK span event cost 7-20 us (bench/record_frames.py: the event,
+its bounded attribute copy with a lock of its own, the data's JSON, the garbage they make),
+far more than the frame it carries.  So the recorder
 (:mod:`framescope.telemetry.encode`) keeps, per span, a pending pack of the frames recorded
 on it since its opener, each already serialized (so a consumer that mutates a delivered
 frame's ``data`` cannot change what the trace says), and writes the pack as one event: on
 the span's closing frame (as an attribute of that readable closing event), when the pack is
-full (``PACK_MAX_FRAMES`` frames or ``PACK_MAX_CHARS`` characters), or when the span ends
+full (``PACK_MAX_FRAMES`` frames, or ``PACK_MAX_BYTES`` bytes of JSON), or when the span ends
 without a closing frame.  docs/codec.md has the wire format:
 
     framescope.pack = [[ordinal, dt_us, type, data], [step, dt_us, type, data, overrides], ...]
@@ -24,7 +25,7 @@ import orjson
 
 from framescope.telemetry.wire import (
     ONE_US,
-    PACK_MAX_CHARS,
+    PACK_MAX_BYTES,
     PACK_MAX_FRAMES,
     PACKED_CHANNEL,
     PACKED_ID,
@@ -44,13 +45,15 @@ __all__ = ["FramePack", "entry_tail", "json_text", "type_json"]
 # ISO text, dataclasses as objects) are handed back, so they take the ``dumps`` path below.
 _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 _orjson_dumps = orjson.dumps
-_TYPE_JSON: dict[str, str] = {}
+_TYPE_JSON: dict[str, tuple[str, int]] = {}
 _TYPE_JSON_MAX = 4096
+# Room for an entry's brackets, commas and two int64 numbers (ordinal and time offset).
+_ENTRY_NUMBERS = 44
 
 
-def json_text(value: Any) -> str:
+def json_text(value: Any) -> tuple[str, int]:
     """Compact JSON of a frame's (JSON-safe) value, as :func:`~framescope.types.payload.dumps`
-    writes it.
+    writes it, and its size in UTF-8 bytes (what backends limit), counted for free.
 
     orjson writes the common case twenty times faster than the standard library.  What it
     cannot write exactly goes to ``dumps``: integers beyond 64 bits, strings with lone
@@ -59,29 +62,41 @@ def json_text(value: Any) -> str:
     write as ``null``.
     """
     try:
-        return _orjson_dumps(value, option=_ORJSON_OPTIONS).decode()
+        raw = _orjson_dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return dumps(value)
+        text = dumps(value)  # valid UTF-8: lone surrogates are escaped
+        return text, len(text.encode())
+    return raw.decode(), len(raw)
 
 
-def type_json(frame_type: str) -> str:
-    """A frame type as a JSON string, cached: a run uses few types, each many times."""
-    text = _TYPE_JSON.get(frame_type)
-    if text is None:
+def type_json(frame_type: str) -> tuple[str, int]:
+    """A frame type as a JSON string and its size in bytes, cached: a run uses few types."""
+    cached = _TYPE_JSON.get(frame_type)
+    if cached is None:
         text = dumps(frame_type)
+        cached = (text, len(text.encode()))
         if len(_TYPE_JSON) >= _TYPE_JSON_MAX:
             _TYPE_JSON.clear()
-        _TYPE_JSON[frame_type] = text
-    return text
+        _TYPE_JSON[frame_type] = cached
+    return cached
 
 
-def entry_tail(frame: StreamFrame, ordinal: int, prefix: str, opener_id: str | None, namespace: list[str]) -> str:
-    """A packed frame's entry after its two numbers: ``type,data`` and, only when the frame's
-    envelope differs from the one derived for ``ordinal`` on a span with this opener and
-    namespace, ``,overrides``."""
+def entry_tail(
+    frame: StreamFrame, ordinal: int, prefix: str, opener_id: str | None, namespace: list[str]
+) -> tuple[str, int]:
+    """A packed frame's entry after its two numbers, and its size in bytes: ``type,data`` and,
+    only when the frame's envelope differs from the one derived for ``ordinal`` on a span with
+    this opener and namespace, ``,overrides``."""
     frame_type = frame.type
     data = frame.data
-    tail = type_json(frame_type) + ("," + json_text(data) if data else ",{}")
+    type_text, size = type_json(frame_type)
+    if data:
+        data_text, data_size = json_text(data)
+        tail = f"{type_text},{data_text}"
+        size += data_size + 1
+    else:
+        tail = type_text + ",{}"
+        size += 3
     if (
         frame.seq != ordinal
         or frame.id != prefix + str(ordinal)
@@ -91,8 +106,10 @@ def entry_tail(frame: StreamFrame, ordinal: int, prefix: str, opener_id: str | N
         or frame.namespace != namespace
         or frame.timestamp.utcoffset()
     ):
-        tail += "," + json_text(_overrides(frame, ordinal, prefix, opener_id, namespace))
-    return tail
+        overrides, overrides_size = json_text(_overrides(frame, ordinal, prefix, opener_id, namespace))
+        tail = f"{tail},{overrides}"
+        size += overrides_size + 1
+    return tail, size
 
 
 def _overrides(
@@ -125,27 +142,32 @@ class FramePack:
     own, or the span's closing frame), so it is completed by :meth:`text`.
     """
 
-    __slots__ = ("first_ordinal", "first_us", "last_ordinal", "last_us", "head", "entries", "chars", "type")
+    __slots__ = ("first_ordinal", "first_us", "last_ordinal", "last_us", "head", "entries", "size", "type")
 
-    def __init__(self, ordinal: int, time_us: int, frame_type: str, tail: str) -> None:
+    def __init__(self, ordinal: int, time_us: int, frame_type: str, tail: str, size: int) -> None:
         self.first_ordinal = self.last_ordinal = ordinal
         self.first_us = self.last_us = time_us
         self.head = tail
         self.entries: list[str] = []
-        self.chars = len(tail)
+        #: an upper bound of the pack's JSON size in UTF-8 bytes
+        self.size = size + _ENTRY_NUMBERS
         #: the type every frame of the pack has, or ``None`` when they differ
         self.type: str | None = frame_type
 
-    def add(self, ordinal: int, time_us: int, frame_type: str, tail: str) -> bool:
-        """Append a frame; ``True`` when the pack is now full and must be written."""
-        entry = f"[{ordinal - self.last_ordinal},{time_us - self.last_us},{tail}]"
-        self.entries.append(entry)
+    def fits(self, size: int) -> bool:
+        """Whether an entry of ``size`` bytes (numbers aside) keeps the pack within ``PACK_MAX_BYTES``."""
+        return self.size + size + _ENTRY_NUMBERS <= PACK_MAX_BYTES
+
+    def add(self, ordinal: int, time_us: int, frame_type: str, tail: str, size: int) -> bool:
+        """Append a frame; ``True`` when the pack now holds ``PACK_MAX_FRAMES`` and must be written."""
+        numbers = f"[{ordinal - self.last_ordinal},{time_us - self.last_us},"
+        self.entries.append(f"{numbers}{tail}]")
         self.last_ordinal = ordinal
         self.last_us = time_us
-        self.chars += len(entry)
+        self.size += size + len(numbers) + 2  # the numbers are ASCII; "]" and the separating ","
         if frame_type != self.type:
             self.type = None
-        return len(self.entries) + 1 >= PACK_MAX_FRAMES or self.chars >= PACK_MAX_CHARS
+        return len(self.entries) + 1 >= PACK_MAX_FRAMES
 
     def __len__(self) -> int:
         return len(self.entries) + 1

@@ -44,9 +44,11 @@ TOKEN_RUN_MAX = 512
 PACK = "framescope.pack"
 #: Name of a pack event whose frames are not all of one type.
 PACK_EVENT = "framescope.frames"
-#: A pack is written once it holds this many frames or this many characters of JSON.
+#: A pack holds at most this many frames, and this many bytes of JSON unless one frame alone
+#: is larger: Tempo truncates attribute values past 2,048 bytes by default
+#: (``max_attribute_bytes``), and a truncated pack could not be read back.
 PACK_MAX_FRAMES = 64
-PACK_MAX_CHARS = 16_384
+PACK_MAX_BYTES = 2_000
 # Keys of a packed frame's overrides (the envelope fields that differ from the derived ones).
 PACKED_ID = "id"
 PACKED_SEQ = "seq"
