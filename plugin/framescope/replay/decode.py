@@ -268,12 +268,17 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
     """Up to 512 token frames packed as a JSON array of chunks and microsecond deltas."""
     span = ctx.span
     prefix = ctx.prefix
-    first = _int(attrs.get(wire.SEQ), span, event)
+    first = attrs[wire.SEQ]
+    if type(first) is not int:
+        first = _int(first, span, event)
     frame_type = _json(attrs[wire.TYPE], span, event) if wire.TYPE in attrs else name
-    count = _int(attrs[wire.COUNT], span, event)
+    count = attrs[wire.COUNT]
+    if type(count) is not int:
+        count = _int(count, span, event)
     chunks = _json(attrs.get(wire.CHUNKS, "[]"), span, event)
-    deltas = _json(attrs[wire.DELTAS_US], span, event) if wire.DELTAS_US in attrs else []
-    if len(chunks) != count or len(deltas) != max(0, count - 1):
+    deltas_json = attrs.get(wire.DELTAS_US)
+    deltas = _json(deltas_json, span, event) if deltas_json is not None else []
+    if type(chunks) is not list or type(deltas) is not list or len(chunks) != count or len(deltas) != max(0, count - 1):
         raise FrameDecodeError(
             f"span {span.span_id} event {name!r} at seq {first}: token run says "
             f"{count} tokens but holds {len(chunks)} chunks and {len(deltas)} time deltas; "
@@ -359,6 +364,8 @@ _raw_decode = json.JSONDecoder().raw_decode
 
 
 def _json(value: Any, span: SpanRecord, event: EventRecord | None) -> Any:
+    if value == "null":  # an explicit "no parent" or "no previous frame", the commonest override
+        return None
     if not isinstance(value, str):
         raise _bad(span, event, f"expected a JSON string, found {type(value).__name__}")
     try:
