@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from framescope.errors import FrameDecodeError
 from framescope.replay.records import EventRecord, SpanRecord
 from framescope.telemetry import wire
@@ -143,7 +145,7 @@ def _decode_event(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping[str
         _decode_pack(ctx, time_ns, attrs[wire.PACK], event)
     if wire.SEQ not in attrs:
         if name == wire.BATCH_EVENT and wire.FRAMES in attrs:
-            for entry_name, entry_time, entry_attrs in _json(attrs[wire.FRAMES], ctx.span, event):
+            for entry_name, entry_time, entry_attrs in _json_no_bigint(attrs[wire.FRAMES], ctx.span, event):
                 _decode_event(ctx, entry_name, int(entry_time), entry_attrs, event)
     elif wire.COUNT in attrs:
         _decode_token_run(ctx, name, time_ns, attrs, event)
@@ -275,9 +277,9 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
     count = attrs[wire.COUNT]
     if type(count) is not int:
         count = _int(count, span, event)
-    chunks = _json(attrs.get(wire.CHUNKS, "[]"), span, event)
+    chunks = _json_no_bigint(attrs.get(wire.CHUNKS, "[]"), span, event)
     deltas_json = attrs.get(wire.DELTAS_US)
-    deltas = _json(deltas_json, span, event) if deltas_json is not None else []
+    deltas = _json_no_bigint(deltas_json, span, event) if deltas_json is not None else []
     if type(chunks) is not list or type(deltas) is not list or len(chunks) != count or len(deltas) != max(0, count - 1):
         raise FrameDecodeError(
             f"span {span.span_id} event {name!r} at seq {first}: token run says "
@@ -361,6 +363,7 @@ def _int(value: Any, span: SpanRecord, event: EventRecord | None) -> int:
 
 
 _raw_decode = json.JSONDecoder().raw_decode
+_orjson_loads = orjson.loads
 
 
 def _json(value: Any, span: SpanRecord, event: EventRecord | None) -> Any:
@@ -378,6 +381,18 @@ def _json(value: Any, span: SpanRecord, event: EventRecord | None) -> Any:
         raise _bad(
             span, event, f"invalid JSON ({exc}); the value may have been truncated by an attribute length limit"
         ) from None
+
+
+def _json_no_bigint(value: Any, span: SpanRecord, event: EventRecord | None) -> Any:
+    """:func:`_json` by orjson, for values the codec writes without integers beyond 64 bits
+    (token chunks and time deltas, the overflow batch, whose frame data is JSON text inside):
+    orjson would read such an integer as a float, the standard library exactly."""
+    if type(value) is str:
+        try:
+            return _orjson_loads(value)
+        except orjson.JSONDecodeError:
+            pass  # lone-surrogate escapes, or not JSON: the standard library reads or reports it
+    return _json(value, span, event)
 
 
 def _bad(span: SpanRecord, event: EventRecord | None, what: str) -> FrameDecodeError:
