@@ -159,3 +159,34 @@ def test_packs_stay_within_tempos_attribute_size_limit(memory_traces):
     assert len(sizes) > 3
     assert sorted(sizes)[-1] > 5000 and all(size <= PACK_MAX_BYTES for size in sorted(sizes)[:-1])
     assert decode_runs([span])[0].frames == live
+
+
+def test_a_chatty_run_replays_exactly_through_tempo_with_its_default_attribute_limit(memory_traces):
+    """Packs stay under Tempo's 2,048-byte attribute limit; what does not fit is reported, not misread."""
+    from framescope.telemetry.run import emit_token
+    from framescope.testing import spans_to_tempo_v2
+
+    def chatty() -> None:
+        with lifecycle("flow_started", {"flow_name": "Chatty"}, finished="flow_finished", failed="flow_failed"):
+            for i in range(300):
+                emit("progress", {"i": i, "note": "ünïcode ✓ " * 5})
+            for _ in range(3):
+                tool_with_progress(5)
+
+    with stream_call(chatty) as stream:
+        live = list(stream)
+    tempo = json.dumps(spans_to_tempo_v2(memory_traces.records(), tie_seed=1, max_attribute_bytes=2048))
+    assert decode_runs(parse_trace_document(tempo))[0].frames == live
+
+    memory_traces.exporter.clear()
+
+    def long_answer() -> None:
+        with lifecycle("llm_call_started", {"model": "m"}, finished="llm_call_completed", failed="llm_call_failed"):
+            for i in range(500):
+                emit_token("llm_stream_chunk", f" word{i}")
+
+    with stream_call(long_answer) as stream:
+        list(stream)
+    tempo = json.dumps(spans_to_tempo_v2(memory_traces.records(), max_attribute_bytes=2048))
+    with pytest.raises(FrameDecodeError, match="truncated by an attribute length limit"):
+        decode_runs(parse_trace_document(tempo))
