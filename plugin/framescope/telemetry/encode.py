@@ -19,9 +19,10 @@ What makes it lossless and small (docs/codec.md has the full table):
   10,000-token answer is 20 events, about 12 bytes a token, far from the SDK's 128-event cap.
 * Every other frame after a span's opener joins the span's *frame pack*
   (:mod:`framescope.telemetry.frame_pack`): the pack rides on the span's closing event, or is
-  its own event when full (64 frames) or when the span ends without a closing frame.  An SDK
-  event costs 15-22 us; a packed frame a few.  Openers and closers stay readable events of
-  their own, so a span in Jaeger still shows how its lifecycle started and ended.
+  its own event when full (64 frames or 2,000 bytes) or when the span ends without a closing
+  frame.  A frame as its own SDK event cost 7-20 us; a packed frame costs about 2.  Openers and
+  closers stay readable events of their own, so a span in Jaeger still shows how its lifecycle
+  started and ended.
 * When a span's event budget is nearly spent, further frames are packed into one
   ``framescope.batch`` event at span end instead of being dropped by the SDK.
 * Every value is a string, bool or int (no arrays), because Jaeger v1 turns arrays into
