@@ -19,9 +19,10 @@ from framescope import emit, lifecycle, replay, stream_call
 from framescope.errors import ReplayedRunFailed
 from framescope.replay.decode import decode_runs
 from framescope.replay.records import from_readable_span
-from framescope.telemetry.encode import LifecycleSpan, RunRecorder, span_limits
+from framescope.telemetry.encode import RunRecorder
 from framescope.telemetry.run import emit_token
-from framescope.telemetry.wire import BATCH_EVENT, LINK_PREVIOUS, LINK_RELATION
+from framescope.telemetry.spans import LifecycleSpan, span_limits
+from framescope.telemetry.wire import BATCH_EVENT, LINK_PREVIOUS, LINK_RELATION, PACK_MAX_FRAMES
 from framescope.types.streaming import CHANNELS, StreamFrame
 
 settings.register_profile(
@@ -212,7 +213,7 @@ def test_span_limits_of_a_non_sdk_span_are_unbounded():
 def test_more_frames_than_the_sdk_event_limit_are_kept(memory_traces):
     def chatty() -> None:
         with lifecycle("flow_started", {"flow_name": "Chatty"}, finished="flow_finished", failed="flow_failed"):
-            for i in range(300):
+            for i in range(130 * PACK_MAX_FRAMES):  # more packs than the SDK keeps events
                 emit("progress", {"i": i})
 
     with stream_call(chatty) as stream:

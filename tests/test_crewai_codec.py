@@ -13,7 +13,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from framescope.replay.decode import decode_runs
 from framescope.replay.records import from_readable_span
-from framescope.telemetry.encode import LifecycleSpan, RunRecorder
+from framescope.telemetry.encode import RunRecorder
+from framescope.telemetry.spans import LifecycleSpan
 from framescope.telemetry.wire import CHUNKS, IDS
 from framescope.types.streaming import StreamFrame, make_frame
 

@@ -74,16 +74,16 @@ def test_gaps_in_one_of_several_runs_name_the_run(turns, trace_file, tmp_path):
                 for s in ss["spans"]:
                     if any(a["key"] == "framescope.run.id" and a["value"]["stringValue"] == doomed
                            for a in s["attributes"]):
-                        s["events"] = [e for e in s["events"] if e["name"] != "conversation_message_added"]
+                        s["events"] = [e for e in s["events"] if e["name"] != "llm_stream_chunk"]  # a token run
         kept.append(json.dumps(document))
     partial = tmp_path / "partial.jsonl"
     partial.write_text("\n".join(kept) + "\n")
     whole = replay.from_file(partial, all_runs=True)
-    assert whole.run_gaps == {doomed: [(1, 1)]} and whole.gaps == [(1, 1)]
-    with pytest.raises(IncompleteTraceError, match=f"run {doomed} is missing frames with seq 1"):
+    assert whole.run_gaps == {doomed: [(2, 3)]} and whole.gaps == [(2, 3)]
+    with pytest.raises(IncompleteTraceError, match=f"run {doomed} is missing frames with seq 2-3"):
         replay.from_file(partial, all_runs=True, strict=True)
     result = CliRunner().invoke(main, ["replay", str(partial), "--all-runs", "--strict"])
-    assert result.exit_code == 1 and f"run {doomed} is missing frames with seq 1" in result.stderr
+    assert result.exit_code == 1 and f"run {doomed} is missing frames with seq 2-3" in result.stderr
 
 
 def test_cli_list_run_id_and_all_runs_on_a_file(turns, trace_file):

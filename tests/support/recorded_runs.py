@@ -17,6 +17,7 @@ from framescope.flow import Flow, listen, start
 from framescope.llm import LLM
 from framescope.llm.providers import ScriptedToolCall, register_script, unregister_script
 from framescope.telemetry import run as run_module
+from framescope.telemetry.wire import PACK_MAX_FRAMES
 from framescope.tools import tool
 from framescope.types.streaming import StreamFrame
 
@@ -75,8 +76,8 @@ def long_llm_call(tokens: int = LONG_TOKENS) -> tuple[str, list[StreamFrame]]:
     return stream.run_id, frames
 
 
-def many_events(count: int = 300) -> None:
-    """More frames on one span than the SDK keeps (128): exercises the batch event."""
+def many_events(count: int = 130 * PACK_MAX_FRAMES) -> None:
+    """More frame packs on one span than the SDK keeps events (128): exercises the batch event."""
     with lifecycle("flow_started", {"flow_name": "Busy"}, finished="flow_finished", failed="flow_failed") as flow:
         for i in range(count):
             emit("tick", {"i": i})

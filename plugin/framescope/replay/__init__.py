@@ -196,11 +196,11 @@ def from_file(
     framescope run and an unknown trace id each raise a clear error.  The other options are
     :func:`from_records`'.
     """
-    records = load_records(path, allow_torn=allow_torn)
-    return from_records(
-        records, trace_id=trace_id, run_id=run_id, all_runs=all_runs, speed=speed, strict=strict,
-        reconstruct=reconstruct, source=str(path),
-    )
+    with paused_gc():  # one pause for reading and decoding: the records die inside it, unscanned
+        return from_records(
+            load_records(path, allow_torn=allow_torn), trace_id=trace_id, run_id=run_id, all_runs=all_runs,
+            speed=speed, strict=strict, reconstruct=reconstruct, source=str(path),
+        )
 
 
 def from_url(

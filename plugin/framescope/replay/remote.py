@@ -126,5 +126,5 @@ def find_traces(
 
 def _traceql(tags: Mapping[str, str]) -> str:
     if not tags:
-        return build_traceql({"framescope.format": 1})
+        return "{ .framescope.format >= 1 }"  # any framescope trace, whatever its format version
     return " && ".join(build_traceql({key: value}) for key, value in tags.items())

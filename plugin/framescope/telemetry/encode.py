@@ -17,6 +17,12 @@ What makes it lossless and small (docs/codec.md has the full table):
 * Runs of token frames (``llm_stream_chunk``/``llm_thinking_chunk``) on one span become one
   event per up to 512 tokens: the chunks as a JSON array plus microsecond time deltas.  A
   10,000-token answer is 20 events, about 12 bytes a token, far from the SDK's 128-event cap.
+* Every other frame after a span's opener joins the span's *frame pack*
+  (:mod:`framescope.telemetry.frame_pack`): the pack rides on the span's closing event, or is
+  its own event when full (64 frames or 2,000 bytes) or when the span ends without a closing
+  frame.  A frame as its own SDK event cost 7-20 us; a packed frame costs about 2.  Openers and
+  closers stay readable events of their own, so a span in Jaeger still shows how its lifecycle
+  started and ended.
 * When a span's event budget is nearly spent, further frames are packed into one
   ``framescope.batch`` event at span end instead of being dropped by the SDK.
 * Every value is a string, bool or int (no arrays), because Jaeger v1 turns arrays into
@@ -26,7 +32,6 @@ What makes it lossless and small (docs/codec.md has the full table):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime
 from itertools import pairwise
@@ -34,11 +39,12 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk.trace import SpanLimits
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from framescope.telemetry import semconv
 from framescope.telemetry.errors_recording import record_error
+from framescope.telemetry.frame_pack import FramePack, entry_tail
+from framescope.telemetry.spans import LifecycleSpan, TokenRun, span_limits
 from framescope.telemetry.wire import (
     BATCH_EVENT,
     CANCELLED,
@@ -57,6 +63,8 @@ from framescope.telemetry.wire import (
     NAMESPACE,
     ONE_US,
     OPEN,
+    PACK,
+    PACK_EVENT,
     PARENT_ID,
     PREVIOUS_ID,
     RUN_ID,
@@ -71,64 +79,6 @@ from framescope.telemetry.wire import (
 from framescope.types.payload import dumps
 from framescope.types.routing import TOKEN_TYPES, channel_for
 from framescope.types.streaming import StreamFrame
-
-
-class LifecycleSpan:
-    """The recorder's side of an open lifecycle: its opener frame, namespace and (when recording) span.
-
-    :class:`~framescope.telemetry.run.Lifecycle` is the handle user code holds; this is the state
-    the run and the recorder keep for it.
-    """
-
-    __slots__ = (
-        "opener_id",
-        "namespace",
-        "parent",
-        "span",
-        "otel_parent",
-        "events",
-        "max_events",
-        "links",
-        "max_links",
-        "overflow",
-        "ended",
-    )
-
-    def __init__(self, opener_id: str | None, namespace: list[str], parent: LifecycleSpan | None) -> None:
-        self.opener_id = opener_id
-        self.namespace = namespace
-        self.parent = parent
-        self.span: trace.Span | None = None
-        self.otel_parent: LifecycleSpan | None = None
-        self.events = 0
-        self.max_events: float = math.inf
-        self.links = 0
-        self.max_links: float = math.inf
-        self.overflow: list[list[Any]] | None = None
-        self.ended = False
-
-
-class _TokenRun:
-    __slots__ = (
-        "scope", "type", "rest", "rest_json", "first", "chunks", "times_us",
-        "ids", "first_seq", "first_previous", "next_seq", "last_id",
-    )
-
-    def __init__(self, scope: LifecycleSpan, type_: str, rest: dict[str, Any], rest_json: str, first: int):
-        self.scope = scope
-        self.type = type_
-        self.rest = rest
-        self.rest_json = rest_json
-        self.first = first
-        self.chunks: list[str] = []
-        self.times_us: list[int] = []
-        # Frames whose envelope is not derivable (another runtime's ids, e.g. CrewAI's) still
-        # form a run when their ids chain and their seq counts up: the ids are then stored.
-        self.ids: list[str] | None = None
-        self.first_seq: int = first
-        self.first_previous: str | None = None
-        self.next_seq: int = first
-        self.last_id: str | None = None
 
 
 class RunRecorder:
@@ -155,7 +105,7 @@ class RunRecorder:
         self._root: LifecycleSpan | None = None  # the run's first top-level span: keeps one run one trace
         self._lazy_root: LifecycleSpan | None = None
         self._last_scope: LifecycleSpan | None = None
-        self._tokens: _TokenRun | None = None
+        self._tokens: TokenRun | None = None
         #: False with content capture off: exceptions are recorded by type only.
         self.capture_content = True
 
@@ -191,7 +141,10 @@ class RunRecorder:
         self._flush_tokens()
         ordinal = self._next()
         self._link_if_crossing(scope)
-        self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+        if scope.ended or scope.span is None:
+            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+        else:
+            self._pack(scope, frame, ordinal)
         self._last_scope = scope
 
     def placeholder(self, frame: StreamFrame, scope: LifecycleSpan | None, reason: str) -> None:
@@ -200,8 +153,15 @@ class RunRecorder:
             self.event(frame.model_copy(update={"data": {"$unencodable": reason}}), scope)
 
     def close(self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None) -> None:
-        """Record the closing frame of ``scope`` and end its span."""
-        self.event(frame, scope)
+        """Record the closing frame of ``scope`` (carrying the span's pending pack) and end its span."""
+        if frame.type in TOKEN_TYPES and self._try_token(frame, scope):
+            pass  # an odd closing frame, but a token one: its run is flushed below
+        else:
+            self._flush_tokens()
+            ordinal = self._next()
+            self._link_if_crossing(scope)
+            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+            self._last_scope = scope
         self._flush_tokens()
         span = scope.span
         if span is None:
@@ -329,7 +289,37 @@ class RunRecorder:
         if not name.isascii() and not _utf8_clean(name):
             attributes[TYPE] = dumps(name)
             name = "framescope.frame"
-        self._write_event(scope, name, to_unix_us(frame.timestamp) * 1000, attributes)
+        time_us = to_unix_us(frame.timestamp)
+        pack = scope.pack
+        if pack is not None and not opener:
+            scope.pack = None
+            attributes[PACK] = pack.text(time_us)
+        self._write_event(scope, name, time_us * 1000, attributes)
+
+    # -- frame packs -----------------------------------------------------------------
+    def _pack(self, scope: LifecycleSpan, frame: StreamFrame, ordinal: int) -> None:
+        """Add a frame to ``scope``'s pending pack (the hot path for non-token frames)."""
+        tail, size = entry_tail(frame, ordinal, self._prefix, scope.opener_id, scope.namespace)
+        time_us = to_unix_us(frame.timestamp)
+        pack = scope.pack
+        if pack is not None and not pack.fits(size):
+            self._write_pack(scope)
+            pack = None
+        if pack is None:
+            scope.pack = FramePack(ordinal, time_us, frame.type, tail, size)
+        elif pack.add(ordinal, time_us, frame.type, tail, size):
+            self._write_pack(scope)
+
+    def _write_pack(self, scope: LifecycleSpan) -> None:
+        """Write ``scope``'s pending pack as an event of its own, named after its frames' type."""
+        pack = scope.pack
+        if pack is None:
+            return
+        scope.pack = None
+        name = pack.type
+        if name is None or (not name.isascii() and not _utf8_clean(name)):
+            name = PACK_EVENT
+        self._write_event(scope, name, pack.first_us * 1000, {PACK: pack.text(pack.first_us)})
 
     def _write_event(self, scope: LifecycleSpan, name: str, time_ns: int, attributes: dict[str, Any]) -> None:
         span = scope.span
@@ -361,6 +351,7 @@ class RunRecorder:
         span = scope.span
         if span is None or scope.ended:
             return
+        self._write_pack(scope)
         if scope.overflow:
             packed = scope.overflow
             scope.overflow = None
@@ -395,8 +386,12 @@ class RunRecorder:
         run = self._tokens
         if len(data) == 1:
             rest: dict[str, Any] = {}
-        else:
+        elif next(iter(data)) == "chunk":
             rest = {k: v for k, v in data.items() if k != "chunk"}
+        else:
+            # "chunk" not first (CrewAI's chunk frames): the rest keeps its place as a null, so
+            # replay rebuilds the same key order (docs/codec.md)
+            rest = {k: (None if k == "chunk" else v) for k, v in data.items()}
         if (
             run is None
             or run.scope is not scope
@@ -408,7 +403,7 @@ class RunRecorder:
         ):
             self._flush_tokens()
             self._link_if_crossing(scope)
-            run = self._tokens = _TokenRun(scope, frame.type, rest, dumps(rest) if rest else "", ordinal)
+            run = self._tokens = TokenRun(scope, frame.type, rest, dumps(rest) if rest else "", ordinal)
             if not derived:
                 assert isinstance(seq, int)
                 run.ids = []
@@ -444,26 +439,6 @@ class RunRecorder:
             if run.first_previous != expected_previous:
                 attributes[PREVIOUS_ID] = dumps(run.first_previous)
         self._write_event(run.scope, run.type, times[0] * 1000, attributes)
-
-
-def span_limits(span: trace.Span) -> tuple[float, float]:
-    """How many events and links the SDK keeps on ``span`` (infinite when it does not say).
-
-    The SDK has no public accessor for a span's limits, and the provider's may differ from
-    the environment's (``TracerProvider(span_limits=...)``), so this reads the SDK span's
-    ``_limits``.  It is the only private read in framescope; it is trusted only when it is the
-    public :class:`SpanLimits` type, and ``tests/test_codec.py`` checks it against a provider
-    with explicit limits, so an SDK release that moves it fails a test instead of silently
-    letting the SDK drop frames.
-    """
-    limits = getattr(span, "_limits", None)
-    if not isinstance(limits, SpanLimits):
-        return math.inf, math.inf
-    return _limit(limits.max_events), _limit(limits.max_links)
-
-
-def _limit(value: int | None) -> float:
-    return math.inf if value is None else float(value)
 
 
 def _utf8_clean(text: str) -> bool:

@@ -28,7 +28,8 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
-from framescope.telemetry.encode import LifecycleSpan, RunRecorder
+from framescope.telemetry.encode import RunRecorder
+from framescope.telemetry.spans import LifecycleSpan
 from framescope.types._feed import FrameQueue, StreamClosed
 from framescope.types.content import strip_content
 from framescope.types.payload import clean_text, json_safe_data

@@ -35,9 +35,30 @@ BATCH_EVENT = "framescope.batch"
 LINK_RELATION = "framescope.link.relation"
 LINK_PREVIOUS = "previous_frame"
 FORMAT_VERSION = "framescope.format"
-FORMAT = 1
+#: 1: one event per frame (token runs and the overflow batch packed); 2: adds frame packs
+#: (``PACK``).  A format-2 reader reads format 1 unchanged; it refuses a newer format.
+FORMAT = 2
 
 TOKEN_RUN_MAX = 512
+
+# -- frame packs (format 2) -------------------------------------------------------------------
+#: JSON array of packed frames, one ``[ordinal, dt_us, type, data]`` (+ overrides) each.
+PACK = "framescope.pack"
+#: Name of a pack event whose frames are not all of one type.
+PACK_EVENT = "framescope.frames"
+#: A pack holds at most this many frames, and this many bytes of JSON unless one frame alone
+#: is larger: Tempo truncates attribute values past 2,048 bytes by default
+#: (``max_attribute_bytes``), and a truncated pack could not be read back.
+PACK_MAX_FRAMES = 64
+PACK_MAX_BYTES = 2_000
+# Keys of a packed frame's overrides (the envelope fields that differ from the derived ones).
+PACKED_ID = "id"
+PACKED_SEQ = "seq"
+PACKED_PREVIOUS_ID = "previous_id"
+PACKED_PARENT_ID = "parent_id"
+PACKED_CHANNEL = "channel"
+PACKED_NAMESPACE = "namespace"
+PACKED_TZ_OFFSET_US = "tz_offset_us"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)
 

@@ -8,6 +8,10 @@ Tempo returns gogo-jsonpb, a dialect of OTLP/JSON: base64 ids, enum names
 span id), scopes and resources by their first span.  The sort is not stable, so events with
 equal time and name may come back in either order.
 
+Tempo's distributor also truncates every attribute key and value longer than
+``max_attribute_bytes`` (2,048 bytes by default in recent versions; 0 turns it off); the
+converters apply that when given ``max_attribute_bytes``.
+
 These converters reproduce all of that, so tests can check that replay survives Tempo
 without running it.  Reading Tempo's answers is :func:`parse_otlp_json`'s job (it accepts
 both wrappers and the dialect).
@@ -20,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from framescope.replay.records import EventRecord, SpanRecord
+from framescope.replay.records import Attributes, EventRecord, SpanRecord
 from framescope.testing.otlp_json import (
     JsonStyle,
     encode_resource_spans,
@@ -32,22 +36,50 @@ __all__ = ["sort_like_tempo", "spans_to_tempo_v1", "spans_to_tempo_v2"]
 TEMPO_STYLE = JsonStyle(base64_ids=True, enum_names=True, sort_events=False)
 
 
-def spans_to_tempo_v1(spans: Iterable[SpanRecord], *, tie_seed: int | None = None) -> dict[str, Any]:
+def spans_to_tempo_v1(
+    spans: Iterable[SpanRecord], *, tie_seed: int | None = None, max_attribute_bytes: int | None = None
+) -> dict[str, Any]:
     """The body of Tempo's ``GET /api/traces/{id}``: ``{"batches": [...]}``.
 
     ``tie_seed`` shuffles events that tie on (time, name) with that seed, to imitate
-    Tempo's unstable sort; ``None`` keeps their input order.
+    Tempo's unstable sort; ``None`` keeps their input order.  ``max_attribute_bytes``
+    truncates long attribute keys and string values as Tempo's distributor does.
     """
-    return {"batches": _tempo_resource_spans(spans, tie_seed)}
+    return {"batches": _tempo_resource_spans(spans, tie_seed, max_attribute_bytes)}
 
 
-def spans_to_tempo_v2(spans: Iterable[SpanRecord], *, tie_seed: int | None = None) -> dict[str, Any]:
+def spans_to_tempo_v2(
+    spans: Iterable[SpanRecord], *, tie_seed: int | None = None, max_attribute_bytes: int | None = None
+) -> dict[str, Any]:
     """The body of Tempo's ``GET /api/v2/traces/{id}``: ``{"trace": {"resourceSpans": [...]}}``."""
-    return {"trace": {"resourceSpans": _tempo_resource_spans(spans, tie_seed)}}
+    return {"trace": {"resourceSpans": _tempo_resource_spans(spans, tie_seed, max_attribute_bytes)}}
 
 
-def _tempo_resource_spans(spans: Iterable[SpanRecord], tie_seed: int | None) -> list[dict[str, Any]]:
+def _tempo_resource_spans(
+    spans: Iterable[SpanRecord], tie_seed: int | None, max_attribute_bytes: int | None
+) -> list[dict[str, Any]]:
+    if max_attribute_bytes:
+        spans = [_truncated(span, max_attribute_bytes) for span in spans]
     return encode_resource_spans(sort_like_tempo(spans, tie_seed=tie_seed), TEMPO_STYLE)
+
+
+def _truncated(span: SpanRecord, limit: int) -> SpanRecord:
+    """``span`` as Tempo stores it: attribute keys and string values cut to ``limit`` bytes."""
+
+    def cut(text: str) -> str:
+        raw = text.encode("utf-8", "surrogatepass")
+        return text if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
+
+    def attributes(values: Attributes) -> Attributes:
+        return {cut(key): cut(value) if isinstance(value, str) else value for key, value in values.items()}
+
+    return replace(
+        span,
+        attributes=attributes(span.attributes),
+        resource=attributes(span.resource),
+        events=[replace(event, attributes=attributes(event.attributes)) for event in span.events],
+        links=[replace(link, attributes=attributes(link.attributes)) for link in span.links],
+    )
 
 
 def sort_like_tempo(spans: Iterable[SpanRecord], *, tie_seed: int | None = None) -> list[SpanRecord]:

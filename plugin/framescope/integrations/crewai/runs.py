@@ -27,7 +27,8 @@ from opentelemetry import trace
 from framescope.errors import CrewAIReportedFailure
 from framescope.telemetry import follow
 from framescope.telemetry.config import get_telemetry_setup
-from framescope.telemetry.encode import LifecycleSpan, RunRecorder
+from framescope.telemetry.encode import RunRecorder
+from framescope.telemetry.spans import LifecycleSpan
 from framescope.types._feed import FrameQueue
 from framescope.types.streaming import StreamFrame
 

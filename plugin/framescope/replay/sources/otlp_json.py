@@ -28,21 +28,25 @@ from framescope.replay.records import (
     normalize_span_id,
     normalize_trace_id,
 )
+from framescope.replay.sources.otlp_json_fast import (
+    INT64_MAX,
+    INT64_MIN,
+    KIND_NAMES,
+    STATUS_NAMES,
+    UINT64_MAX,
+    fast_event,
+    fast_span,
+    loads_json,
+)
 
 __all__ = [
     "KIND_NAMES",
     "STATUS_NAMES",
+    "loads_json",
     "parse_otlp_json",
 ]
 
 #: SpanKind enum values, index = protobuf number.
-KIND_NAMES: tuple[str, ...] = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
-#: Status.StatusCode enum values, index = protobuf number.
-STATUS_NAMES: tuple[str, ...] = ("UNSET", "OK", "ERROR")
-
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
-_UINT64_MAX = 2**64 - 1
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 _ACCEPTED = (
@@ -160,7 +164,8 @@ def _read_resource_spans(rs: Any, where: str, out: list[SpanRecord]) -> None:
         scope_version = _read_str(scope.get("version", ""), f"{ss_where}.{scope_key}.version")
         for k, span in enumerate(_expect_list(ss.get("spans"), f"{ss_where}.spans")):
             out.append(
-                _read_span(span, f"{ss_where}.spans[{k}]", resource, scope_name, scope_version)
+                fast_span(span, resource, scope_name, scope_version)
+                or _read_span(span, f"{ss_where}.spans[{k}]", resource, scope_name, scope_version)
             )
 
 
@@ -191,7 +196,7 @@ def _read_span(
         ),
         attributes=read_attributes(span.get("attributes"), f"{where}.attributes"),
         events=[
-            _fast_event(e) or _read_event(e, f"{where}.events[{i}]")
+            fast_event(e) or _read_event(e, f"{where}.events[{i}]")
             for i, e in enumerate(_expect_list(span.get("events"), f"{where}.events"))
         ],
         links=[
@@ -204,59 +209,6 @@ def _read_span(
         scope_name=scope_name,
         scope_version=scope_version,
     )
-
-
-def _fast_event(event: Any) -> EventRecord | None:
-    """The common event (a name, a decimal-string or integer time, simple attributes) read
-    without building a JSON path for every value: a trace holds one event per frame, and
-    the paths only matter for error messages.  ``None`` sends it to :func:`_read_event`,
-    which checks everything and names the path of any fault."""
-    if type(event) is not dict:
-        return None
-    name = event.get("name", "")
-    time = event.get("timeUnixNano")
-    if type(name) is not str or time is None:
-        return None
-    try:
-        number = int(time) if type(time) is str else time
-        if type(number) is not int or not 0 <= number <= _UINT64_MAX:
-            return None
-        attributes = _fast_attributes(event.get("attributes"))
-    except ValueError:
-        return None
-    if attributes is None:
-        return None
-    return EventRecord(name, number, attributes)
-
-
-def _fast_attributes(items: Any) -> Attributes | None:
-    """Attributes whose values are all strings, int64s or bools (framescope writes only
-    these); ``None`` for anything else, to be read by :func:`read_attributes`."""
-    if items is None:
-        return {}
-    if type(items) is not list:
-        return None
-    result: Attributes = {}
-    for item in items:
-        if type(item) is not dict:
-            return None
-        key = item.get("key")
-        value = item.get("value")
-        if type(key) is not str or type(value) is not dict or len(value) != 1:
-            return None
-        for kind, inner in value.items():
-            if kind == "stringValue" and type(inner) is str:
-                result[key] = inner
-            elif kind == "intValue" and (type(inner) is str or type(inner) is int):
-                number = int(inner)
-                if not _INT64_MIN <= number <= _INT64_MAX:
-                    return None
-                result[key] = number
-            elif kind == "boolValue" and type(inner) is bool:
-                result[key] = inner
-            else:
-                return None
-    return result
 
 
 def _read_event(event: Any, where: str) -> EventRecord:
@@ -304,14 +256,14 @@ def read_enum(value: Any, names: tuple[str, ...], prefix: str, where: str) -> st
 def read_uint64(value: Any, where: str) -> int:
     """A fixed64 (times): a JSON number or, as the mapping prefers, a decimal string."""
     number = _read_integer(value, where)
-    if not 0 <= number <= _UINT64_MAX:
+    if not 0 <= number <= UINT64_MAX:
         raise TraceFormatError(f"{number} is outside the uint64 range", where=where)
     return number
 
 
 def read_int64(value: Any, where: str) -> int:
     number = _read_integer(value, where)
-    if not _INT64_MIN <= number <= _INT64_MAX:
+    if not INT64_MIN <= number <= INT64_MAX:
         raise TraceFormatError(f"{number} is outside the int64 range", where=where)
     return number
 

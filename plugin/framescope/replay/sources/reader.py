@@ -33,6 +33,7 @@ from framescope.replay.limits import (
     max_trace_bytes,
 )
 from framescope.replay.records import SpanRecord
+from framescope.replay.sources.otlp_json_fast import loads_json
 
 __all__ = ["read_trace_stream"]
 
@@ -121,7 +122,7 @@ def _read_json(stream: BinaryIO, parse_document: DocumentParser, accepted: str) 
     data = _read_bounded(stream, "a JSON trace")
     try:
         text = data.decode("utf-8-sig")
-        document = json.loads(text)
+        document = loads_json(text)
     except UnicodeDecodeError:
         stream.seek(0)
         return _read_lines(stream, parse_document, line_limit)
@@ -217,7 +218,7 @@ def _parse_line(raw: bytes, parse_document: DocumentParser) -> list[SpanRecord]:
     # else (a stray byte, garbage) is damage, never mistaken for a torn tail.
     starts_like_request = raw.lstrip()[:1] == b"{"
     try:
-        document = json.loads(raw)
+        document = loads_json(raw)
     except UnicodeDecodeError as exc:
         cut_mid_character = exc.start >= len(raw.rstrip()) - 3
         raise _BadLine("not valid UTF-8", json_error=starts_like_request and cut_mid_character) from None
