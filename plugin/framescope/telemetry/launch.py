@@ -33,14 +33,17 @@ def stream_call(
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
     links: list[trace.Link] | None = None,
+    keep_history: bool = True,
     **kwargs: Any,
 ) -> StreamSession:
     """Run ``fn(*args, **kwargs)`` as a new run and return a session streaming its frames.
 
-    The run executes in its own thread; ``close()`` stops it at its next emit point.
+    The run executes in its own thread; ``close()`` stops it at its next emit point.  With
+    ``keep_history=False`` the session keeps no frames (flat memory on endless runs; see
+    docs/frames.md).
     """
     queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
-    session = StreamSession(queue)
+    session = StreamSession(queue, keep_history=keep_history)
     weakref.finalize(session, queue.close)
     return session
 
@@ -53,6 +56,7 @@ def astream_call(
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
     links: list[trace.Link] | None = None,
+    keep_history: bool = True,
     **kwargs: Any,
 ) -> AsyncStreamSession:
     """The async twin of :func:`stream_call`.
@@ -62,7 +66,7 @@ def astream_call(
     event loop.
     """
     queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
-    session = AsyncStreamSession(queue)
+    session = AsyncStreamSession(queue, keep_history=keep_history)
     weakref.finalize(session, queue.close)
     return session
 
