@@ -46,6 +46,7 @@ PLACEHOLDER_API_KEY = "no-key-needed"
 #: Field names OpenAI-compatible servers use for reasoning text (DeepSeek/vLLM, Ollama/OpenRouter).
 REASONING_FIELDS = ("reasoning_content", "reasoning")
 _EXCERPT_CHARS = 300
+_CHAT_PATH = "/chat/completions"
 #: What the SDK and chunk parsing raise; anything else (a bug, KeyboardInterrupt) passes through.
 _MAPPED: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, TypeError, AttributeError, KeyError)
 
@@ -161,6 +162,21 @@ class OpenAICompatibleProvider(Provider):
             kwargs["stream_options"] = {"include_usage": True}
         return kwargs
 
+    def _stream_post(self, request: ProviderRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The JSON body and request options of a streamed call, for the SDK's ``post``.
+
+        Streams go through the SDK's generic ``post`` (its documented way to call any endpoint)
+        with chunks left as the JSON objects they arrive as: the SDK still owns HTTP, retries,
+        SSE parsing and error events, but builds no pydantic model per chunk, which is most of
+        a streamed token's cost in the typed ``chat.completions.create``.
+        """
+        kwargs = self._create_kwargs(request, stream=True)
+        options: dict[str, Any] = {}
+        if "timeout" in kwargs:
+            options["timeout"] = kwargs.pop("timeout")
+        kwargs.update(kwargs.pop("extra_body", None) or {})
+        return kwargs, options
+
     # ------------------------------------------------------------------ streaming
 
     def stream(self, request: ProviderRequest) -> DeltaStream:
@@ -169,14 +185,16 @@ class OpenAICompatibleProvider(Provider):
     def _iter_stream(self, request: ProviderRequest, handle: DeltaStream) -> Iterator[Delta]:
         assembly = _ChunkAssembly(self, request)
         with self._mapped_errors(request, assembly):
-            sdk_stream = self._sync_client(request.model).chat.completions.create(
-                **self._create_kwargs(request, stream=True)
+            body, options = self._stream_post(request)
+            sdk_stream = self._sync_client(request.model).post(
+                _CHAT_PATH, cast_to=object, body=body, options=options, stream=True, stream_cls=openai.Stream[object]
             )
         handle.set_abort(lambda: _abort_response(sdk_stream))
         try:
             with self._mapped_errors(request, assembly):
+                feed = assembly.feed
                 for chunk in sdk_stream:
-                    yield from assembly.feed(chunk)
+                    yield from feed(chunk)
                 yield assembly.finish()
         finally:
             handle.set_abort(None)
@@ -189,7 +207,11 @@ class OpenAICompatibleProvider(Provider):
         assembly = _ChunkAssembly(self, request)
         with self._mapped_errors(request, assembly):
             client = self._async_client(request.model)
-            sdk_stream = await client.chat.completions.create(**self._create_kwargs(request, stream=True))
+            body, options = self._stream_post(request)
+            sdk_stream = await client.post(
+                _CHAT_PATH, cast_to=object, body=body, options=options, stream=True,
+                stream_cls=openai.AsyncStream[object],
+            )
         try:
             with self._mapped_errors(request, assembly):
                 async for chunk in sdk_stream:
@@ -342,44 +364,85 @@ class _ChunkAssembly:
         self._output_tokens: int | None = None
 
     def feed(self, chunk: Any) -> list[Delta]:
+        """One streamed chunk (a JSON object, as sent) to its deltas."""
         self.chunks += 1
-        choices = getattr(chunk, "choices", None)
-        usage = getattr(chunk, "usage", None)
-        if not isinstance(choices, list):
+        choices = chunk.get("choices") if type(chunk) is dict else None
+        if type(choices) is not list:
             raise self._provider._protocol_error(self._request, f"a stream chunk without choices: {_excerpt(chunk)}")
-        model = getattr(chunk, "model", None)
-        if isinstance(model, str) and model:
+        model = chunk.get("model")
+        if model and isinstance(model, str):
             self._model = model
+        usage = chunk.get("usage")
         if usage is not None:
-            self._input_tokens = getattr(usage, "prompt_tokens", None)
-            self._output_tokens = getattr(usage, "completion_tokens", None)
+            self._input_tokens = _get(usage, "prompt_tokens")
+            self._output_tokens = _get(usage, "completion_tokens")
+        if not choices:
+            return []
+        choice = choices[0]  # n>1 is not part of the contract; the first choice is the answer
+        if type(choice) is not dict:
+            raise self._provider._protocol_error(self._request, f"a choice that is not an object: {_excerpt(choice)}")
         deltas: list[Delta] = []
-        for choice in choices[:1]:  # n>1 is not part of the contract; the first choice is the answer
-            delta = getattr(choice, "delta", None)
-            if delta is not None:
-                thinking = _reasoning(self._provider, self._request, delta)
+        delta = choice.get("delta")
+        if delta:
+            if type(delta) is not dict:
+                raise self._provider._protocol_error(self._request, f"a delta that is not an object: {_excerpt(delta)}")
+            if "reasoning_content" in delta or "reasoning" in delta:  # REASONING_FIELDS
+                thinking = self._thinking_of(delta)
                 if thinking:
                     self._thinking.append(thinking)
                     deltas.append(ThinkingDelta(thinking))
-                text = _str_field(self._provider, self._request, delta, "content")
-                if text:
-                    self._text.append(text)
-                    deltas.append(TextDelta(text))
-                for call in getattr(delta, "tool_calls", None) or []:
-                    function = getattr(call, "function", None)
-                    index = getattr(call, "index", None)
-                    tool_delta = ToolCallDelta(
-                        index=index if isinstance(index, int) else 0,
-                        id=getattr(call, "id", None) or None,
-                        name=_str_field(self._provider, self._request, function, "name") or None,
-                        arguments_fragment=_str_field(self._provider, self._request, function, "arguments"),
-                    )
-                    self._tools.add(tool_delta)
-                    deltas.append(tool_delta)
-            finish = getattr(choice, "finish_reason", None)
-            if finish:
-                self._finish_reason = str(finish)
+            text = delta.get("content")
+            if text:
+                if type(text) is not str:
+                    raise self._not_text("content", text)
+                self._text.append(text)
+                deltas.append(TextDelta(text))
+            elif text is not None and not isinstance(text, str):
+                raise self._not_text("content", text)
+            for call in delta.get("tool_calls") or ():
+                deltas.append(self._tool_delta(call))
+        finish = choice.get("finish_reason")
+        if finish:
+            self._finish_reason = str(finish)
         return deltas
+
+    def _not_text(self, name: str, value: Any) -> errors.LLMProtocolError:
+        return self._provider._protocol_error(
+            self._request, f"a {name!r} field that is a {type(value).__name__}, not text"
+        )
+
+    def _thinking_of(self, delta: dict[str, Any]) -> str:
+        for field_name in REASONING_FIELDS:
+            value = delta.get(field_name)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise self._not_text(field_name, value)
+            if value:
+                return value
+        return ""
+
+    def _tool_delta(self, call: Any) -> ToolCallDelta:
+        if type(call) is not dict:
+            raise self._provider._protocol_error(self._request, f"a tool call that is not an object: {_excerpt(call)}")
+        function = call.get("function") or {}
+        if type(function) is not dict:
+            raise self._provider._protocol_error(self._request, f"a tool function that is not an object: {_excerpt(function)}")
+        index = call.get("index")
+        name = function.get("name")
+        arguments = function.get("arguments")
+        if name is not None and not isinstance(name, str):
+            raise self._not_text("name", name)
+        if arguments is not None and not isinstance(arguments, str):
+            raise self._not_text("arguments", arguments)
+        tool_delta = ToolCallDelta(
+            index=index if isinstance(index, int) else 0,
+            id=call.get("id") or None,
+            name=name or None,
+            arguments_fragment=arguments or "",
+        )
+        self._tools.add(tool_delta)
+        return tool_delta
 
     def finish(self) -> Completion:
         provider, request = self._provider, self._request
@@ -427,6 +490,10 @@ def _cause(err: Exception) -> Exception | None:
     # out of the chained traceback; our message already holds the redacted excerpt.
     # An errors.LLMError raised by our own code is re-raised as itself, not as its own cause.
     return None if isinstance(err, (openai.APIStatusError, errors.LLMError)) else err
+
+
+def _get(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
 def _str_field(provider: OpenAICompatibleProvider, request: ProviderRequest, obj: Any, name: str) -> str:
