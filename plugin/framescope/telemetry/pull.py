@@ -118,14 +118,20 @@ class PullFeed(_PullFeed):
         self._steps: Steps = self.context.run(steps)  # built in the run's context, so it sees its run
 
     def next_batch(self) -> list[StreamFrame] | None:
-        frames = self._take()
-        if frames is not None:
+        frames = self._frames
+        if frames:
+            self._frames = []
             return frames
         run_step = self.context.run
         send = self._steps.send
         while not self.done and not self.closed:
             try:
                 run_step(send, None)
+                frames = self._frames
+                if frames:  # the usual step: one delta, one frame
+                    self._frames = []
+                    return frames
+                continue
             except StopIteration as stop:
                 self._end(stop.value)
             except StreamClosed:

@@ -139,6 +139,28 @@ class Run:
             self.processor.on_frame(self, frame)
         return frame
 
+    def token(self, type_: str, chunk: str, scope: LifecycleSpan | None) -> StreamFrame:
+        """:meth:`emit` for a token frame (``data`` is ``{"chunk": chunk}``), the hot path."""
+        with self._lock:
+            seq = self._seq
+            self._seq = seq + 1
+            frame_id = self._prefix + str(seq)
+            if scope is None:
+                namespace: list[str] = []
+                parent_id = None
+            else:
+                namespace = scope.namespace
+                parent_id = scope.opener_id
+            frame = make_frame(
+                frame_id, seq, type_, channel_for(type_), namespace, _now(_utc), parent_id, self._last_id,
+                {"chunk": chunk},
+            )
+            self._last_id = frame_id
+            if self.recorder is not None:
+                self.recorder.token(frame, scope)
+            self.processor.on_frame(self, frame)
+        return frame
+
     def open(self, type_: str, data: dict[str, Any], scope: LifecycleSpan) -> StreamFrame:
         parent = scope.parent
         with self._lock:
@@ -222,7 +244,7 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
 
     ``extra`` must already be JSON-safe (runtime code builds it from plain values).
     """
-    if not isinstance(chunk, str):
+    if type(chunk) is not str and not isinstance(chunk, str):
         raise TypeError(f"a token chunk must be a str, got {type(chunk).__name__}")
     if not chunk.isascii():
         chunk = clean_text(chunk)
@@ -230,9 +252,10 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
     if run is None:
         return emit(event_type, {"chunk": chunk, **(extra or {})})
     scope = _current_lifecycle.get()
+    if not extra:
+        return run.token(event_type, chunk, scope)
     data = {"chunk": chunk}
-    if extra:
-        data.update(extra)
+    data.update(extra)
     return run.emit(event_type, data, scope, scope.namespace if scope is not None else [])
 
 
