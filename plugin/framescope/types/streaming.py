@@ -129,12 +129,12 @@ class _SessionState:
     """What sync and async sessions share: the feed, the kept frames and the run's outcome.
 
     With ``keep_history=False`` only the batch being read is held: ``frames`` is that batch,
-    ``base`` the number of frames read before it, ``count`` the frames read so far.  A walk
-    that falls behind (a projection started later, or one of two interleaved readers) goes
-    on from the oldest frame still held, so memory stays flat on an endless stream.
+    ``base`` the number of frames read before it, ``count`` the frames read so far.  A
+    projection started later begins after the last frame any projection handed out, and one
+    that fell behind goes on from the oldest frame still held, so memory stays flat.
     """
 
-    __slots__ = ("feed", "frames", "exhausted", "keep_history", "base", "count")
+    __slots__ = ("feed", "frames", "exhausted", "keep_history", "base", "count", "handed_out")
 
     def __init__(self, feed: FrameFeed, keep_history: bool = True) -> None:
         self.feed = feed
@@ -143,6 +143,7 @@ class _SessionState:
         self.keep_history = keep_history
         self.base = 0
         self.count = 0
+        self.handed_out = 0
 
     def absorb(self, batch: list[StreamFrame] | None) -> None:
         if batch is None:
@@ -194,16 +195,40 @@ class _SessionState:
         the driver then fetches the next batch (blocking or awaiting) and resumes the walk.
         At the end, a failed run's exception is raised.
         """
-        position = 0  # the walk's place in the whole stream, counted from the run's first frame
+        if not self.keep_history:
+            yield from self._walk_live(channels)
+            return
+        frames = self.frames
+        position = 0
+        while True:
+            while position < len(frames):
+                frame = frames[position]
+                position += 1
+                if channels is None or frame.channel in channels:
+                    yield frame
+            if self.exhausted:
+                self.finish_iteration()
+                return
+            yield None
+
+    def _walk_live(self, channels: frozenset[str] | None) -> Iterator[StreamFrame | None]:
+        """:meth:`walk` without history: from the frame after the last one any walk handed out.
+
+        ``position`` counts from the run's first frame; a walk that fell behind (one of two
+        interleaved readers) goes on from the oldest frame still held.
+        """
+        position = self.handed_out
         while True:
             frames, base = self.frames, self.base
-            index = position - base if position > base else 0  # without history: the oldest held
+            index = position - base if position > base else 0
             while index < len(frames):
                 frame = frames[index]
                 index += 1
                 if channels is None or frame.channel in channels:
+                    if base + index > self.handed_out:
+                        self.handed_out = base + index
                     yield frame
-                    if frames is not self.frames:  # without history, a new batch replaced this one
+                    if frames is not self.frames:  # a new batch replaced this one meanwhile
                         break
             position = base + index
             if position < self.base + len(self.frames):
