@@ -22,7 +22,8 @@ from framescope.flow.graph import FlowGraph, graph_of
 from framescope.flow.pause import PendingInput, ask
 from framescope.flow.runner import FlowEngine, Plan, Progress
 from framescope.flow.state import apply_inputs, check_inputs, initial_state, missing_state_error, state_type
-from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.launch import astream_call
+from framescope.telemetry.pull import loop_pull_call
 from framescope.telemetry.run import current_or_new_run
 from framescope.telemetry.wire import LINK_RELATION
 from framescope.types.streaming import AsyncStreamSession, StreamSession
@@ -202,7 +203,7 @@ class Flow(Generic[StateT]):
             return await self._execute(plan)
 
     def _stream(self, plan: Plan, links: list[Link] | None, keep_history: bool = True) -> StreamSession:
-        return self._session(stream_call, plan, links, keep_history)
+        return self._session(loop_pull_call, plan, links, keep_history)
 
     def _astream(self, plan: Plan, links: list[Link] | None, keep_history: bool = True) -> AsyncStreamSession:
         return self._session(astream_call, plan, links, keep_history)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import threading
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any
@@ -30,7 +31,9 @@ from opentelemetry import context as otel_context
 
 from framescope.errors import StreamClosed
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
+from framescope.telemetry.launch import stream_call
 from framescope.telemetry.run import Run, enter_run
+from framescope.types._feed import FrameQueue
 from framescope.types.streaming import AsyncStreamSession, StreamFrame, StreamSession
 
 Steps = Generator[None, None, Any]
@@ -294,3 +297,162 @@ def apull_call(
     session = _AsyncPullSession(feed, keep_history=keep_history)
     weakref.finalize(session, feed.close)
     return session
+
+
+# =========================================================================================
+# Async runs read from sync code: the reader's thread drives the run's event loop
+# =========================================================================================
+
+
+class LoopFeed(FrameQueue):
+    """A bounded queue whose reader, when it has nothing to read, runs the run's event loop.
+
+    For an async run (a flow) read by sync code: ``next_batch`` runs the loop until a frame
+    arrives or the run ends, so the run needs no thread of its own and no frame crosses
+    threads, except those of code the run itself sends to worker threads (a flow's sync
+    methods), which wait on the bound as usual.  Code on the loop never waits on the bound
+    (the reader is that same thread): what one turn of the loop emits is taken at once.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__(maxsize)
+        self.loop = asyncio.new_event_loop()
+        self.owner = threading.get_ident()
+        self.task: asyncio.Task[None] | None = None
+
+    def put(self, frame: StreamFrame) -> None:
+        if threading.get_ident() != self.owner:
+            super().put(frame)
+            return
+        with self._lock:
+            if self.closed:
+                raise StreamClosed()
+            self._items.append(frame)
+            self._wake_consumer()
+
+    def next_batch(self) -> list[StreamFrame] | None:
+        loop = self.loop
+        while True:
+            with self._lock:
+                if self._items:
+                    return self._take()
+                if self.done or self.closed:
+                    break
+                waiter: asyncio.Future[None] = loop.create_future()
+                self._async_waiter = (loop, waiter)
+            loop.run_until_complete(waiter)
+        if self.done and not loop.is_closed():  # the run ended: finish its task and close the loop
+            task = self.task
+            if task is not None and not task.done():
+                loop.run_until_complete(task)
+            _shut(loop)
+        return None
+
+    def _wake_consumer(self) -> None:
+        if self._consumer_waiting:
+            self._not_empty.notify()
+        waiter = self._async_waiter
+        if waiter is not None:
+            self._async_waiter = None
+            loop, future = waiter
+            if threading.get_ident() == self.owner:  # on the loop itself: no self-pipe round trip
+                if not future.done():
+                    future.set_result(None)
+            else:
+                loop.call_soon_threadsafe(_resolve_future, future)
+
+    def close(self) -> None:
+        """Stop the run: its next emit raises ``StreamClosed``; give it a moment to unwind here,
+        then let a thread finish it (a sync method may be busy for a while)."""
+        if self.closed:
+            return
+        super().close()
+        if threading.get_ident() != self.owner:  # garbage collection in another thread
+            self._finish_elsewhere()
+            return
+        task, loop = self.task, self.loop
+        if task is not None and not task.done() and not loop.is_running():
+            loop.run_until_complete(asyncio.wait({task}, timeout=0.05))
+        self._finish_elsewhere()
+
+    def _finish_elsewhere(self) -> None:
+        task, loop = self.task, self.loop
+        if task is None or task.done() or loop.is_running():
+            if not loop.is_running():
+                _shut(loop)
+            return
+        name = f"framescope-run-{self.run_id}"
+        threading.Thread(target=_finish_loop, args=(loop, task), name=name, daemon=True).start()
+
+
+def _resolve_future(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _finish_loop(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
+    asyncio.set_event_loop(None)
+    try:
+        loop.run_until_complete(task)
+    except BaseException:  # the run's outcome is recorded by the task itself
+        pass
+    finally:
+        _shut(loop)
+
+
+def _shut(loop: asyncio.AbstractEventLoop) -> None:
+    """What ``asyncio.run`` does after its coroutine: cancel leftovers, close async generators."""
+    if loop.is_closed():
+        return
+    try:
+        leftover = asyncio.all_tasks(loop)
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()
+
+
+def loop_pull_call(
+    fn: Callable[..., Any], /, *args: Any, keep_history: bool = True, **run_options: Any
+) -> StreamSession:
+    """A sync session over the async function ``fn(*args)``, its loop driven by the reader.
+
+    Falls back to :func:`~framescope.telemetry.launch.stream_call` (a run thread) when the
+    reader's thread already runs an event loop, which a second loop cannot share.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        return stream_call(fn, *args, keep_history=keep_history, **run_options)
+    runtime = get_telemetry_setup()
+    feed = LoopFeed(runtime.queue_size)
+    run = Run(runtime, [feed], parent_context=otel_context.get_current(), **run_options)
+    context = contextvars.copy_context()
+    context.run(enter_run, run)
+    runtime.processor.register(run)
+    feed.task = feed.loop.create_task(_drive(runtime, run, feed, fn, args), context=context)
+    session = StreamSession(feed, keep_history=keep_history)
+    weakref.finalize(session, feed.close)
+    return session
+
+
+async def _drive(
+    runtime: TelemetrySetup, run: Run, feed: LoopFeed, fn: Callable[..., Any], args: tuple[Any, ...]
+) -> None:
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        result = await fn(*args)
+    except StreamClosed:
+        pass
+    except BaseException as exc:  # the run's own failure is the session's to raise
+        error = exc
+    finally:
+        run.finish()
+        runtime.processor.unregister(run)
+        feed.finish(result, error)
