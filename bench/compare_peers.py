@@ -6,7 +6,10 @@ One run, side by side, each client in its own venv and a fresh process per measu
   * ``openinference`` openinference-instrumentation-openai (Arize);
   * ``openllmetry``   opentelemetry-instrumentation-openai (Traceloop's OpenLLMetry);
   * ``openai-v2``     opentelemetry-instrumentation-openai-v2 (OpenTelemetry's own);
-  * ``framescope``    ``LLM(...).stream_events(...)``, read frame by frame.
+  * ``framescope``    ``LLM(...).stream_events(...)``, read frame by frame;
+  * ``raw-untyped``   not a peer: the ``openai`` client's generic ``post`` with chunks left as
+                      JSON objects, which is how framescope's provider reads a stream; the
+                      difference to it is framescope's recording cost alone.
 
 A local OpenAI-compatible server (tests/support/openai_server.py) runs in a child process and
 streams a 20,000-token answer; every traced client exports its spans over OTLP/HTTP to a local
@@ -55,11 +58,20 @@ PEERS: dict[str, tuple[list[str], list[str]]] = {
         ["openai", "opentelemetry-instrumentation-openai", "opentelemetry-sdk"],
     ),
     "openai-v2": (
-        ["opentelemetry-instrumentation-openai-v2", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http"],
+        # It imports httpx, which openai 3.x (on httpx2) no longer brings, and
+        # opentelemetry.util.genai.instruments, which util-genai 1.2 and later dropped.
+        ["opentelemetry-instrumentation-openai-v2", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http",
+         "httpx", "opentelemetry-util-genai==1.1b0"],
         ["openai", "opentelemetry-instrumentation-openai-v2", "opentelemetry-sdk"],
     ),
     "framescope": ([f"-e{ROOT}"], ["openai", "framescope", "opentelemetry-sdk"]),
+    # Not a peer: the raw client reading the stream the way framescope's provider does (the SDK's
+    # generic ``post``, chunks left as JSON objects), so framescope's recording cost shows apart
+    # from what it saves by not building the SDK's typed chunk models.
+    "raw-untyped": ([], ["openai"]),
 }
+#: Clients measured in another client's venv.
+SHARED_VENV = {"raw-untyped": "raw"}
 
 
 # =========================================================================================
@@ -133,11 +145,12 @@ class Child:
 
 
 def venv_python(client: str) -> Path:
-    return VENVS / client / "bin" / "python"
+    return VENVS / SHARED_VENV.get(client, client) / "bin" / "python"
 
 
 def ensure_venv(client: str, openai_version: str) -> Path:
     """The client's venv, created and installed once (pinned to our openai when it resolves)."""
+    client = SHARED_VENV.get(client, client)
     python = venv_python(client)
     marker = VENVS / client / ".installed"
     if marker.exists():
@@ -187,6 +200,25 @@ def _raw_reader(base_url: str) -> Any:
     return read
 
 
+def _untyped_reader(base_url: str) -> Any:
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key="bench", max_retries=0)
+    body = {"model": "bench", "messages": MESSAGES, "stream": True, "stream_options": {"include_usage": True}}
+
+    def read() -> int:
+        count = 0
+        stream = client.post("/chat/completions", cast_to=object, body=body, stream=True,
+                             stream_cls=openai.Stream[object])
+        for chunk in stream:
+            choices = chunk.get("choices")
+            if choices and choices[0].get("delta", {}).get("content"):
+                count += 1
+        return count
+
+    return read
+
+
 def side(client: str, base_url: str, warm_url: str, endpoint: str) -> dict[str, Any]:
     """Set the client up, warm it, then measure one streamed answer (CPU of this process)."""
     flush: Any = None
@@ -213,7 +245,7 @@ def side(client: str, base_url: str, warm_url: str, endpoint: str) -> dict[str, 
 
         flush = framescope.flush
     else:
-        if client != "raw":
+        if client not in ("raw", "raw-untyped"):
             provider = _tracer_provider(endpoint)
             flush = provider.force_flush
             if client == "openinference":
@@ -225,7 +257,7 @@ def side(client: str, base_url: str, warm_url: str, endpoint: str) -> dict[str, 
                 os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "true"
                 from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor  # type: ignore[no-redef]
             OpenAIInstrumentor().instrument(tracer_provider=provider)
-        reader = _raw_reader
+        reader = _untyped_reader if client == "raw-untyped" else _raw_reader
 
     reader(warm_url)()
     if flush is not None:
@@ -300,14 +332,17 @@ def main() -> None:
     print(f"run     : {args.tokens} tokens per answer, {args.rounds} rounds, fresh process per measurement; "
           f"OTLP/HTTP sink received {exported} bytes")
     raw = statistics.median(r["cpu_s"] for r in runs["raw"]) / args.tokens * 1e6 if "raw" in runs else None
-    print("| client | versions | CPU µs/token, median (best) | over raw, median |")
-    print("|---|---|---:|---:|")
+    untyped = runs.get("raw-untyped")
+    base = statistics.median(r["cpu_s"] for r in untyped) / args.tokens * 1e6 if untyped else None
+    print("| client | versions | CPU µs/token, median (best) | over raw, median | over raw-untyped, median |")
+    print("|---|---|---:|---:|---:|")
     for client, results in runs.items():
         cpus = [r["cpu_s"] / args.tokens * 1e6 for r in results]
         median = statistics.median(cpus)
         over = "—" if client == "raw" or raw is None else f"{median - raw:+.1f}"
+        over_untyped = "—" if client == "raw-untyped" or base is None else f"{median - base:+.1f}"
         versions = ", ".join(f"{k} {v}" for k, v in results[0]["versions"].items())
-        print(f"| {client} | {versions} | {median:.1f} ({min(cpus):.1f}) | {over} |")
+        print(f"| {client} | {versions} | {median:.1f} ({min(cpus):.1f}) | {over} | {over_untyped} |")
 
 
 if __name__ == "__main__":
