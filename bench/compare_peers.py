@@ -60,8 +60,13 @@ PEERS: dict[str, tuple[list[str], list[str]]] = {
     "openai-v2": (
         # It imports httpx, which openai 3.x (on httpx2) no longer brings, and
         # opentelemetry.util.genai.instruments, which util-genai 1.2 and later dropped.
-        ["opentelemetry-instrumentation-openai-v2", "opentelemetry-sdk", "opentelemetry-exporter-otlp-proto-http",
-         "httpx", "opentelemetry-util-genai==1.1b0"],
+        [
+            "opentelemetry-instrumentation-openai-v2",
+            "opentelemetry-sdk",
+            "opentelemetry-exporter-otlp-proto-http",
+            "httpx",
+            "opentelemetry-util-genai==1.1b0",
+        ],
         ["openai", "opentelemetry-instrumentation-openai-v2", "opentelemetry-sdk"],
     ),
     "framescope": ([f"-e{ROOT}"], ["openai", "framescope", "opentelemetry-sdk"]),
@@ -208,8 +213,9 @@ def _untyped_reader(base_url: str) -> Any:
 
     def read() -> int:
         count = 0
-        stream = client.post("/chat/completions", cast_to=object, body=body, stream=True,
-                             stream_cls=openai.Stream[object])
+        stream = client.post(
+            "/chat/completions", cast_to=object, body=body, stream=True, stream_cls=openai.Stream[object]
+        )
         for chunk in stream:
             choices = chunk.get("choices")
             if choices and choices[0].get("delta", {}).get("content"):
@@ -279,7 +285,10 @@ def run_side(client: str, base_url: str, warm_url: str, endpoint: str) -> dict[s
     env.pop("PYTHONPATH", None)
     child = subprocess.run(
         [str(venv_python(client)), str(Path(__file__).resolve()), "--side", client, base_url, warm_url, endpoint],
-        capture_output=True, text=True, env=env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     if child.returncode != 0:
         raise SystemExit(f"{client} failed (exit {child.returncode}):\n{child.stderr[-3000:]}")
@@ -302,12 +311,14 @@ def main() -> None:
     from importlib import metadata
 
     openai_version = metadata.version("openai")
-    pythons = {client: ensure_venv(client, openai_version) for client in args.only}
+    for client in args.only:
+        ensure_venv(client, openai_version)
     if args.install_only:
         return
     load_start = os.getloadavg()
-    server = Child([sys.executable, "-c", _SERVER.format(tests=str(ROOT / "tests"), tokens=args.tokens,
-                                                        warmup=WARMUP_TOKENS)])
+    server = Child(
+        [sys.executable, "-c", _SERVER.format(tests=str(ROOT / "tests"), tokens=args.tokens, warmup=WARMUP_TOKENS)]
+    )
     sink = Child([sys.executable, str(Path(__file__).resolve()), "--sink"])
     base_url, warm_url = server.line.split()
     runs: dict[str, list[dict[str, Any]]] = {client: [] for client in args.only}
@@ -325,12 +336,18 @@ def main() -> None:
         exported = sink.stop()
     load_end = os.getloadavg()
 
-    print(f"machine : {platform.machine()} {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
-          f"python {platform.python_version()} (all venvs)")
-    print(f"load    : {load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f} at start, "
-          f"{load_end[0]:.2f} / {load_end[1]:.2f} / {load_end[2]:.2f} at end")
-    print(f"run     : {args.tokens} tokens per answer, {args.rounds} rounds, fresh process per measurement; "
-          f"OTLP/HTTP sink received {exported} bytes")
+    print(
+        f"machine : {platform.machine()} {os.cpu_count()} CPUs, {platform.system()} {platform.release()}, "
+        f"python {platform.python_version()} (all venvs)"
+    )
+    print(
+        f"load    : {load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f} at start, "
+        f"{load_end[0]:.2f} / {load_end[1]:.2f} / {load_end[2]:.2f} at end"
+    )
+    print(
+        f"run     : {args.tokens} tokens per answer, {args.rounds} rounds, fresh process per measurement; "
+        f"OTLP/HTTP sink received {exported} bytes"
+    )
     raw = statistics.median(r["cpu_s"] for r in runs["raw"]) / args.tokens * 1e6 if "raw" in runs else None
     untyped = runs.get("raw-untyped")
     base = statistics.median(r["cpu_s"] for r in untyped) / args.tokens * 1e6 if untyped else None

@@ -101,7 +101,8 @@ def main() -> None:
                       f"cpu {got['cpu']:8.1f} us ({got['cpu_best']:.1f})")
             base, streamed_run = figures["kickoff()"], figures["stream_events()"]
             print(f"  {label:9} stream_events()/kickoff(): wall {streamed_run['wall'] / base['wall']:.2f}x "
-                  f"(best {streamed_run['wall_best'] / base['wall_best']:.2f}x), cpu {streamed_run['cpu'] / base['cpu']:.2f}x "
+                  f"(best {streamed_run['wall_best'] / base['wall_best']:.2f}x), "
+                  f"cpu {streamed_run['cpu'] / base['cpu']:.2f}x "
                   f"(best {streamed_run['cpu_best'] / base['cpu_best']:.2f}x); target <= 1.15x")
         print(f"load at end {os.getloadavg()[0]:.2f}")
         framescope.shutdown()

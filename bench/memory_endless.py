@@ -61,9 +61,10 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     if args.source == "emit":
 
         def produce(count: int) -> str:
-            with lifecycle("llm_call_started", {"model": "endless"}, finished="llm_call_completed",
-                           failed="llm_call_failed"):
-                for index in range(count):
+            with lifecycle(
+                "llm_call_started", {"model": "endless"}, finished="llm_call_completed", failed="llm_call_failed"
+            ):
+                for _ in range(count):
                     emit_token("llm_stream_chunk", " w")
             return "done"
 
@@ -73,7 +74,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
 
         server = subprocess.Popen(
             [sys.executable, "-c", _SERVER.format(tests=str(ROOT / "tests"), tokens=args.tokens)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert server.stdout is not None
         base_url = server.stdout.readline().strip()
@@ -146,11 +149,15 @@ def main() -> None:
     report = json.loads(child.stdout.strip().splitlines()[-1])
     load = os.getloadavg()
     history = "kept (default)" if args.keep_history else "keep_history=False"
-    print(f"source {args.source}, {report['tokens']:,} tokens, history {history}, "
-          f"recording {'on' if args.record else 'off'}; load {load[0]:.2f}")
-    print(f"RSS after {args.warmup:,} tokens {report['start_mb']:.1f} MB, peak {report['peak_mb']:.1f} MB, "
-          f"end {report['end_mb']:.1f} MB: growth {report['growth_mb']:.1f} MB "
-          f"(target <= 10 MB with keep_history=False); {report['seconds']:.1f} s")
+    print(
+        f"source {args.source}, {report['tokens']:,} tokens, history {history}, "
+        f"recording {'on' if args.record else 'off'}; load {load[0]:.2f}"
+    )
+    print(
+        f"RSS after {args.warmup:,} tokens {report['start_mb']:.1f} MB, peak {report['peak_mb']:.1f} MB, "
+        f"end {report['end_mb']:.1f} MB: growth {report['growth_mb']:.1f} MB "
+        f"(target <= 10 MB with keep_history=False); {report['seconds']:.1f} s"
+    )
     print("curve (tokens, MB):", report["curve"])
     if not report["result_ok"]:
         raise SystemExit("the session had no result")

@@ -104,5 +104,6 @@ def test_a_flow_streamed_without_history_still_has_its_result() -> None:
 def test_default_sessions_keep_their_history() -> None:
     with stream_call(_tokens, 3) as session:
         list(session)
-        assert session.keeps_history and [f.type for f in session.frames][:2] == ["llm_call_started", "llm_stream_chunk"]
+        assert session.keeps_history
+        assert [f.type for f in session.frames][:2] == ["llm_call_started", "llm_stream_chunk"]
         assert list(session.llm) == session.frames[:-1]  # projections re-read the kept frames

@@ -27,8 +27,15 @@ def _shape(frames: list[StreamFrame]) -> list[tuple[Any, ...]]:
     for frame in frames:
         data = {k: v for k, v in frame.data.items() if k != "time_to_first_token_s"}
         shaped.append(
-            (frame.seq, frame.type, frame.channel, frame.namespace, index.get(frame.parent_id or ""),
-             index.get(frame.previous_id or ""), data)
+            (
+                frame.seq,
+                frame.type,
+                frame.channel,
+                frame.namespace,
+                index.get(frame.parent_id or ""),
+                index.get(frame.previous_id or ""),
+                data,
+            )
         )
     return shaped
 
@@ -39,7 +46,7 @@ def test_the_call_runs_in_the_readers_thread_with_no_run_thread(server: OpenAICo
     seen_threads: set[str] = set()
     before = set(threading.enumerate())
     with llm.stream_events(HELLO) as session:
-        for frame in session:
+        for _frame in session:
             seen_threads.update(t.name for t in set(threading.enumerate()) - before)
             assert current_run() is None, "the run's context leaked into the reader's loop body"
     assert session.result == "one two three"

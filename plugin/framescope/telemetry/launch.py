@@ -14,8 +14,8 @@ import contextvars
 import inspect
 import threading
 import weakref
-from queue import Empty, SimpleQueue
 from collections.abc import Callable, Mapping
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from opentelemetry import context as otel_context

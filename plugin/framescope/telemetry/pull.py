@@ -143,9 +143,7 @@ class PullFeed(_PullFeed):
                 self._end(error=exc)
                 if not isinstance(exc, Exception):
                     raise
-            frames = self._take()
-            if frames is not None:
-                return frames
+            return self._take()
         return None
 
     async def next_batch_async(self) -> list[StreamFrame] | None:
@@ -191,7 +189,7 @@ class AsyncPullFeed(_PullFeed):
             return frames
         loop = asyncio.get_running_loop()
         while not self.done and not self.closed:
-            task = self._step = loop.create_task(self._steps.__anext__(), context=self.context)  # type: ignore[arg-type]
+            task = self._step = loop.create_task(self._steps.__anext__(), context=self.context)
             try:
                 await task
             except StopAsyncIteration:

@@ -28,7 +28,7 @@ from opentelemetry import trace
 
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
 from framescope.telemetry.encode import LifecycleSpan, RunRecorder
-from framescope.types._feed import FrameQueue, StreamClosed
+from framescope.types._feed import FrameSink, StreamClosed
 from framescope.types.payload import clean_text, json_safe_data
 from framescope.types.routing import channel_for
 from framescope.types.streaming import StreamFrame, make_frame
@@ -65,7 +65,7 @@ class Run:
     def __init__(
         self,
         runtime: TelemetrySetup,
-        sinks: list[FrameQueue] | None = None,
+        sinks: list[FrameSink] | None = None,
         *,
         parent_context: otel_context.Context | None = None,
         span_attributes: Mapping[str, Any] | None = None,

@@ -162,7 +162,7 @@ class OpenAICompatibleProvider(Provider):
             kwargs["stream_options"] = {"include_usage": True}
         return kwargs
 
-    def _stream_post(self, request: ProviderRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    def _stream_post(self, request: ProviderRequest) -> tuple[dict[str, Any], Any]:
         """The JSON body and request options of a streamed call, for the SDK's ``post``.
 
         Streams go through the SDK's generic ``post`` (its documented way to call any endpoint)
@@ -427,7 +427,9 @@ class _ChunkAssembly:
             raise self._provider._protocol_error(self._request, f"a tool call that is not an object: {_excerpt(call)}")
         function = call.get("function") or {}
         if type(function) is not dict:
-            raise self._provider._protocol_error(self._request, f"a tool function that is not an object: {_excerpt(function)}")
+            raise self._provider._protocol_error(
+                self._request, f"a tool function that is not an object: {_excerpt(function)}"
+            )
         index = call.get("index")
         name = function.get("name")
         arguments = function.get("arguments")
