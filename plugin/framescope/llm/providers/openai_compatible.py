@@ -30,22 +30,18 @@ from .base import (
     DeltaStream,
     Provider,
     ProviderRequest,
-    TextDelta,
-    ThinkingDelta,
     ToolCallAssembler,
     ToolCallDelta,
     redact,
     safe_url,
 )
+from .openai_chunks import EXCERPT_CHARS, REASONING_FIELDS, ChunkAssembly, excerpt
 
 __all__ = ["OPENAI_DEFAULT_BASE_URL", "OpenAICompatibleProvider"]
 
 OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Sent when a server needs no key (local servers) so the SDK does not refuse to start.
 PLACEHOLDER_API_KEY = "no-key-needed"
-#: Field names OpenAI-compatible servers use for reasoning text (DeepSeek/vLLM, Ollama/OpenRouter).
-REASONING_FIELDS = ("reasoning_content", "reasoning")
-_EXCERPT_CHARS = 300
 _CHAT_PATH = "/chat/completions"
 #: What the SDK and chunk parsing raise; anything else (a bug, KeyboardInterrupt) passes through.
 _MAPPED: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, TypeError, AttributeError, KeyError)
@@ -183,7 +179,7 @@ class OpenAICompatibleProvider(Provider):
         return DeltaStream(lambda handle: self._iter_stream(request, handle))
 
     def _iter_stream(self, request: ProviderRequest, handle: DeltaStream) -> Iterator[Delta]:
-        assembly = _ChunkAssembly(self, request)
+        assembly = ChunkAssembly(self, request)
         with self._mapped_errors(request, assembly):
             body, options = self._stream_post(request)
             sdk_stream = self._sync_client(request.model).post(
@@ -204,7 +200,7 @@ class OpenAICompatibleProvider(Provider):
         return AsyncDeltaStream(self._aiter_stream(request))
 
     async def _aiter_stream(self, request: ProviderRequest) -> AsyncIterator[Delta]:
-        assembly = _ChunkAssembly(self, request)
+        assembly = ChunkAssembly(self, request)
         with self._mapped_errors(request, assembly):
             client = self._async_client(request.model)
             body, options = self._stream_post(request)
@@ -237,7 +233,7 @@ class OpenAICompatibleProvider(Provider):
         return self._completion_from_response(response, request)
 
     @contextmanager
-    def _mapped_errors(self, request: ProviderRequest, assembly: _ChunkAssembly | None) -> Iterator[None]:
+    def _mapped_errors(self, request: ProviderRequest, assembly: ChunkAssembly | None) -> Iterator[None]:
         """Whatever the SDK raises in the block leaves it as an ``LLMError`` with advice."""
         try:
             yield
@@ -249,11 +245,11 @@ class OpenAICompatibleProvider(Provider):
     def _completion_from_response(self, response: Any, request: ProviderRequest) -> Completion:
         choices = getattr(response, "choices", None)
         if not isinstance(choices, list) or not choices:
-            raise self._protocol_error(request, f"an answer without choices: {_excerpt(response)}")
+            raise self._protocol_error(request, f"an answer without choices: {excerpt(response)}")
         choice = choices[0]
         message = getattr(choice, "message", None)
         if message is None:
-            raise self._protocol_error(request, f"a choice without a message: {_excerpt(choice)}")
+            raise self._protocol_error(request, f"a choice without a message: {excerpt(choice)}")
         assembler = ToolCallAssembler()
         for index, call in enumerate(getattr(message, "tool_calls", None) or []):
             function = getattr(call, "function", None)
@@ -287,7 +283,7 @@ class OpenAICompatibleProvider(Provider):
             model=request.model,
         )
 
-    def _map_error(self, err: Exception, request: ProviderRequest, assembly: _ChunkAssembly | None) -> errors.LLMError:
+    def _map_error(self, err: Exception, request: ProviderRequest, assembly: ChunkAssembly | None) -> errors.LLMError:
         """One place that turns anything the SDK raises into an ``LLMError`` with advice."""
         model, where = request.model, self.base_url
         at: dict[str, Any] = {"base_url": where, "model": model}  # every error says where the call went
@@ -332,13 +328,13 @@ class OpenAICompatibleProvider(Provider):
             # An error object sent inside an otherwise successful stream.
             return errors.LLMError(
                 f"{where} reported an error mid-stream for model {model!r}{progress}: "
-                f"{redact(err.message, self._api_key)[:_EXCERPT_CHARS]}. The answer is incomplete; "
+                f"{redact(err.message, self._api_key)[:EXCERPT_CHARS]}. The answer is incomplete; "
                 "retry the call or check the server's logs.",
                 **at,
             )
         if isinstance(err, json.JSONDecodeError):
             return self._protocol_error(
-                request, f"stream data that is not JSON{progress} ({err.msg}): {err.doc[:_EXCERPT_CHARS]!r}"
+                request, f"stream data that is not JSON{progress} ({err.msg}): {err.doc[:EXCERPT_CHARS]!r}"
             )
         if isinstance(err, openai.OpenAIError):
             return errors.LLMConfigurationError(
@@ -346,152 +342,6 @@ class OpenAICompatibleProvider(Provider):
                 **at,
             )
         return self._protocol_error(request, f"data the client could not read{progress} ({type(err).__name__}: {err})")
-
-
-class _ChunkAssembly:
-    """Turns SDK chunks into deltas and remembers what the final Completion needs."""
-
-    def __init__(self, provider: OpenAICompatibleProvider, request: ProviderRequest) -> None:
-        self._provider = provider
-        self._request = request
-        self.chunks = 0
-        self._text = _TextParts()
-        self._thinking = _TextParts()
-        self._tools = ToolCallAssembler()
-        self._finish_reason: str | None = None
-        self._model: str | None = None
-        self._input_tokens: int | None = None
-        self._output_tokens: int | None = None
-
-    def feed(self, chunk: Any) -> list[Delta]:
-        """One streamed chunk (a JSON object, as sent) to its deltas."""
-        self.chunks += 1
-        choices = chunk.get("choices") if type(chunk) is dict else None
-        if type(choices) is not list:
-            raise self._provider._protocol_error(self._request, f"a stream chunk without choices: {_excerpt(chunk)}")
-        model = chunk.get("model")
-        if model and isinstance(model, str):
-            self._model = model
-        usage = chunk.get("usage")
-        if usage is not None:
-            self._input_tokens = _get(usage, "prompt_tokens")
-            self._output_tokens = _get(usage, "completion_tokens")
-        if not choices:
-            return []
-        choice = choices[0]  # n>1 is not part of the contract; the first choice is the answer
-        if type(choice) is not dict:
-            raise self._provider._protocol_error(self._request, f"a choice that is not an object: {_excerpt(choice)}")
-        deltas: list[Delta] = []
-        delta = choice.get("delta")
-        if delta:
-            if type(delta) is not dict:
-                raise self._provider._protocol_error(self._request, f"a delta that is not an object: {_excerpt(delta)}")
-            if "reasoning_content" in delta or "reasoning" in delta:  # REASONING_FIELDS
-                thinking = self._thinking_of(delta)
-                if thinking:
-                    self._thinking.append(thinking)
-                    deltas.append(ThinkingDelta(thinking))
-            text = delta.get("content")
-            if text:
-                if type(text) is not str:
-                    raise self._not_text("content", text)
-                self._text.append(text)
-                deltas.append(TextDelta(text))
-            elif text is not None and not isinstance(text, str):
-                raise self._not_text("content", text)
-            for call in delta.get("tool_calls") or ():
-                deltas.append(self._tool_delta(call))
-        finish = choice.get("finish_reason")
-        if finish:
-            self._finish_reason = str(finish)
-        return deltas
-
-    def _not_text(self, name: str, value: Any) -> errors.LLMProtocolError:
-        return self._provider._protocol_error(
-            self._request, f"a {name!r} field that is a {type(value).__name__}, not text"
-        )
-
-    def _thinking_of(self, delta: dict[str, Any]) -> str:
-        for field_name in REASONING_FIELDS:
-            value = delta.get(field_name)
-            if value is None:
-                continue
-            if not isinstance(value, str):
-                raise self._not_text(field_name, value)
-            if value:
-                return value
-        return ""
-
-    def _tool_delta(self, call: Any) -> ToolCallDelta:
-        if type(call) is not dict:
-            raise self._provider._protocol_error(self._request, f"a tool call that is not an object: {_excerpt(call)}")
-        function = call.get("function") or {}
-        if type(function) is not dict:
-            raise self._provider._protocol_error(
-                self._request, f"a tool function that is not an object: {_excerpt(function)}"
-            )
-        index = call.get("index")
-        name = function.get("name")
-        arguments = function.get("arguments")
-        if name is not None and not isinstance(name, str):
-            raise self._not_text("name", name)
-        if arguments is not None and not isinstance(arguments, str):
-            raise self._not_text("arguments", arguments)
-        tool_delta = ToolCallDelta(
-            index=index if isinstance(index, int) else 0,
-            id=call.get("id") or None,
-            name=name or None,
-            arguments_fragment=arguments or "",
-        )
-        self._tools.add(tool_delta)
-        return tool_delta
-
-    def finish(self) -> Completion:
-        provider, request = self._provider, self._request
-        if self._finish_reason is None:
-            # HTTP/1.0-style bodies end at connection close, so a dropped connection can
-            # look like a clean end: without a finish_reason the answer may be cut short.
-            raise errors.LLMConnectionError(
-                f"The stream from {provider.base_url} for model {request.model!r} ended after "
-                f"{self.chunks} chunks without a finish_reason; the connection was probably cut "
-                "and the answer may be incomplete. Retry the call.",
-                base_url=provider.base_url,
-                model=request.model,
-            )
-        return Completion(
-            text=self._text.value(),
-            finish_reason=self._finish_reason,
-            response_model=self._model,
-            input_tokens=self._input_tokens,
-            output_tokens=self._output_tokens,
-            tool_calls=self._tools.result(base_url=provider.base_url, model=request.model),
-            thinking=self._thinking.value(),
-        )
-
-
-class _TextParts:
-    """The answer's text as it streams, joined every few thousand chunks.
-
-    A list of a million small strings costs ~65 bytes a chunk; joined blocks cost about a byte
-    a character, so an endless answer's memory is its text, not its chunk count.
-    """
-
-    __slots__ = ("_blocks", "_pending")
-    BLOCK = 4096
-
-    def __init__(self) -> None:
-        self._blocks: list[str] = []
-        self._pending: list[str] = []
-
-    def append(self, text: str) -> None:
-        pending = self._pending
-        pending.append(text)
-        if len(pending) >= self.BLOCK:
-            self._blocks.append("".join(pending))
-            pending.clear()
-
-    def value(self) -> str:
-        return "".join(self._blocks) + "".join(self._pending)
 
 
 def _abort_response(sdk_stream: Any) -> None:
@@ -517,10 +367,6 @@ def _cause(err: Exception) -> Exception | None:
     # out of the chained traceback; our message already holds the redacted excerpt.
     # An errors.LLMError raised by our own code is re-raised as itself, not as its own cause.
     return None if isinstance(err, (openai.APIStatusError, errors.LLMError)) else err
-
-
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
 def _str_field(provider: OpenAICompatibleProvider, request: ProviderRequest, obj: Any, name: str) -> str:
@@ -568,7 +414,7 @@ def _body_text(err: openai.APIStatusError) -> str:
             text = ""
     else:
         text = str(body)
-    return text.strip()[:_EXCERPT_CHARS]
+    return text.strip()[:EXCERPT_CHARS]
 
 
 def _status_advice(status: int) -> str:
@@ -583,11 +429,3 @@ def _status_advice(status: int) -> str:
     if status >= 500:
         return "The server failed: retry later or check the server's logs."
     return "See the server's documentation for this status."
-
-
-def _excerpt(value: Any) -> str:
-    try:
-        dumped = value.model_dump_json() if hasattr(value, "model_dump_json") else json.dumps(value, default=str)
-    except (TypeError, ValueError):
-        dumped = repr(value)
-    return dumped[:_EXCERPT_CHARS]
