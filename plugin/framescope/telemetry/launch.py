@@ -177,7 +177,9 @@ class _RunWorker:
                             _idle.remove(self)
                             return
                     continue  # taken from the pool just now: its run is on the way
-                if not self._execute(job) or not self._park():
+                reusable = self._execute(job)
+                del job  # an idle worker holds nothing of the run it executed
+                if not reusable or not self._park():
                     return
         finally:
             if self.loop is not None:
