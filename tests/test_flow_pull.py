@@ -71,3 +71,25 @@ def test_closing_before_reading_ends_the_run_without_its_methods() -> None:
     session.close()
     assert session.is_cancelled and ran == []
     assert not _run_threads()  # the run unwound within close(): nothing left running
+
+
+def test_an_abandoned_flow_session_is_closed_when_collected() -> None:
+    import gc
+
+    stopped = threading.Event()
+
+    class Ticking(Flow):
+        @start()
+        def work(self) -> None:
+            try:
+                for index in range(10_000):
+                    emit("tick", {"i": index})
+            finally:
+                stopped.set()
+
+    session = Ticking().stream_events()
+    frames = iter(session)
+    assert next(frames).type == "flow_started"
+    del session, frames
+    gc.collect()
+    assert stopped.wait(5), "the run kept going after its session was collected"

@@ -183,3 +183,35 @@ async def test_aclose_from_another_task_interrupts_a_stalled_read(server: OpenAI
     await session.aclose()
     await asyncio.wait_for(reader, 5)  # the stalled read ended instead of waiting 30 s
     assert session.is_cancelled
+
+
+def test_an_abandoned_session_is_closed_when_collected(server: OpenAICompatibleServer, memory_traces) -> None:
+    import gc
+
+    server.set(reply="x" * 200, tokens=200, token_delay_s=0.005)
+    llm = server_llm(server)
+    session = llm.stream_events(HELLO)
+    frames = iter(session)
+    assert next(frames).type == "llm_call_started"
+    assert next(frames).type == "llm_stream_chunk"
+    del session, frames
+    gc.collect()
+    assert server.client_disconnected.wait(3), "a collected session left the HTTP stream open"
+    [record] = [r for r in memory_traces.records() if r.name.startswith("chat")]
+    assert record.attributes.get("framescope.cancelled") is True
+
+
+def test_an_async_session_closed_synchronously_outside_its_loop(server: OpenAICompatibleServer) -> None:
+    server.set(reply="x" * 200, tokens=200, token_delay_s=0.005)
+    llm = server_llm(server)
+    session = llm.astream_events(HELLO)
+
+    async def first_chunk() -> str:
+        async for frame in session:
+            if frame.type == "llm_stream_chunk":
+                return frame.content
+        return ""
+
+    assert asyncio.run(first_chunk()) == "x"
+    session.close()  # the loop that read it is gone: closing must neither hang nor raise
+    assert session.is_cancelled
