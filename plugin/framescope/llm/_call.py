@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +20,7 @@ from framescope.llm._cancel import abort_on_cancel
 from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
 from framescope.llm._tools import ToolRunner, tool_names
 from framescope.telemetry.config import get_telemetry_setup
-from framescope.telemetry.run import emit, emit_token, lifecycle
+from framescope.telemetry.run import emit, emit_token, lifecycle, token_emitter
 
 from .providers.base import Completion, Provider, ProviderRequest, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta
 
@@ -239,13 +239,18 @@ def _perform(loop: _ToolLoop, step: ProviderRequest | ToolCall) -> Any:
     return plan.runner.run(step)
 
 
-def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
-    """Turn one provider delta into frames; the final ``Completion`` is returned, not emitted."""
+def _emit_delta(
+    delta: Any, tally: Tally, capture: bool, token: Callable[[str, str], Any] = emit_token
+) -> Completion | None:
+    """Turn one provider delta into frames; the final ``Completion`` is returned, not emitted.
+
+    ``token`` is :func:`emit_token`, or the round's :func:`token_emitter` (bound once per round).
+    """
     kind = type(delta)
     if kind is TextDelta or kind is ThinkingDelta:
         if tally.first_token is None:
             tally.first_token = _perf()
-        emit_token("llm_stream_chunk" if kind is TextDelta else "llm_thinking_chunk", delta.text if capture else "")
+        token("llm_stream_chunk" if kind is TextDelta else "llm_thinking_chunk", delta.text if capture else "")
     elif kind is ToolCallDelta:
         emit("llm_tool_call_delta", _tool_delta_data(delta, capture))
     elif kind is Completion:
@@ -260,9 +265,10 @@ def _stream_round(
     final: Completion | None = None
     try:
         with abort_on_cancel(deltas.close) as watch:
+            token = token_emitter()
             try:
                 for delta in deltas:
-                    final = _emit_delta(delta, tally, capture) or final
+                    final = _emit_delta(delta, tally, capture, token) or final
                     yield
             except Exception:
                 if watch.fired:  # the consumer closed the session mid-read
@@ -307,8 +313,9 @@ async def acall_steps(loop: _ToolLoop) -> AsyncGenerator[None, None]:
         while step is not None:
             if plan.stream and isinstance(step, ProviderRequest):
                 final: Completion | None = None
+                token = token_emitter()
                 async for delta in _astream_round(plan, step):
-                    final = _emit_delta(delta, loop.tally, loop.capture) or final
+                    final = _emit_delta(delta, loop.tally, loop.capture, token) or final
                     yield
                 if final is None:
                     raise _no_completion(plan)

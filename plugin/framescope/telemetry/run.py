@@ -259,6 +259,28 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
     return run.emit(event_type, data, scope, scope.namespace if scope is not None else [])
 
 
+def token_emitter() -> Callable[[str, str], StreamFrame]:
+    """:func:`emit_token` for a hot loop inside one lifecycle (an LLM round's deltas).
+
+    The current run and lifecycle are looked up once, here, instead of at every token; the
+    returned function takes ``(event_type, chunk)``.  Use it only while that lifecycle is open.
+    """
+    run = _current_run.get()
+    if run is None:
+        return emit_token
+    scope = _current_lifecycle.get()
+    make = run.token
+
+    def emit_bound(event_type: str, chunk: str) -> StreamFrame:
+        if type(chunk) is not str and not isinstance(chunk, str):
+            raise TypeError(f"a token chunk must be a str, got {type(chunk).__name__}")
+        if not chunk.isascii():
+            chunk = clean_text(chunk)
+        return make(event_type, chunk, scope)
+
+    return emit_bound
+
+
 def _check_namespace(namespace: Any) -> list[str]:
     if not isinstance(namespace, (list, tuple)) or not all(isinstance(p, str) for p in namespace):
         raise ValueError(f"a namespace must be a list of strings, got {namespace!r}")
