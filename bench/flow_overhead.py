@@ -4,6 +4,10 @@ Prints microseconds per kickoff for a one-method flow and a three-method flow:
 ``kickoff()`` (recorded run, no session), ``stream_events()`` consumed to the end, and
 ``astream()`` consumed from an event loop.  Traces go to a temporary local file, the
 embedded default.  Run: ``PYTHONPATH=plugin python bench/flow_overhead.py [iterations]``.
+
+Wall time is what a caller waits; process CPU time (all threads) is printed beside it because
+it is far less sensitive to other load on a shared machine.  The ratio line compares
+``stream_events()`` with ``kickoff()`` on both (target: at most 1.15x).
 """
 
 from __future__ import annotations
@@ -62,16 +66,18 @@ def astreamed(cls: type[Flow]) -> None:
     asyncio.run(read())
 
 
-def measure(fn: Callable[[type[Flow]], None], cls: type[Flow], iterations: int) -> tuple[float, float]:
+def measure(fn: Callable[[type[Flow]], None], cls: type[Flow], iterations: int) -> dict[str, float]:
     for _ in range(max(20, iterations // 10)):
         fn(cls)
-    samples = []
+    walls, cpus = [], []
     for _ in range(5):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(iterations):
             fn(cls)
-        samples.append((time.perf_counter() - started) / iterations * 1e6)
-    return statistics.median(samples), min(samples)
+        walls.append((time.perf_counter() - wall) / iterations * 1e6)
+        cpus.append((time.process_time() - cpu) / iterations * 1e6)
+    return {"wall": statistics.median(walls), "wall_best": min(walls), "cpu": statistics.median(cpus),
+            "cpu_best": min(cpus)}
 
 
 def main() -> None:
@@ -85,11 +91,20 @@ def main() -> None:
               f"{platform.system()} {platform.release()}")
         print(f"python {platform.python_version()}, framescope {framescope.__version__}, "
               f"opentelemetry-sdk {version('opentelemetry-sdk')}, pydantic {version('pydantic')}")
-        print(f"{iterations} kickoffs x 5 rounds, median (best) microseconds per kickoff; traces to a local file")
+        print(f"{iterations} kickoffs x 5 rounds, median (best) microseconds per kickoff; traces to a local file; "
+              f"load {os.getloadavg()[0]:.2f}")
         for cls, label in ((Trivial, "1 method"), (ThreeSteps, "3 methods")):
+            figures = {}
             for fn, how in ((plain, "kickoff()"), (streamed, "stream_events()"), (astreamed, "astream()")):
-                median, best = measure(fn, cls, iterations)
-                print(f"  {label:9} {how:16} {median:9.1f} us  ({best:.1f})")
+                figures[how] = got = measure(fn, cls, iterations)
+                print(f"  {label:9} {how:16} wall {got['wall']:8.1f} us ({got['wall_best']:.1f})   "
+                      f"cpu {got['cpu']:8.1f} us ({got['cpu_best']:.1f})")
+            base, streamed_run = figures["kickoff()"], figures["stream_events()"]
+            print(f"  {label:9} stream_events()/kickoff(): wall {streamed_run['wall'] / base['wall']:.2f}x "
+                  f"(best {streamed_run['wall_best'] / base['wall_best']:.2f}x), "
+                  f"cpu {streamed_run['cpu'] / base['cpu']:.2f}x "
+                  f"(best {streamed_run['cpu_best'] / base['cpu_best']:.2f}x); target <= 1.15x")
+        print(f"load at end {os.getloadavg()[0]:.2f}")
         framescope.shutdown()
 
 

@@ -43,6 +43,10 @@ class StreamClosed(BaseException):
     """
 
 
+class HistoryNotKept(FramescopeError, RuntimeError):
+    """A session opened with ``keep_history=False`` was asked for frames it did not keep."""
+
+
 # --- flows and tools ---------------------------------------------------------------------
 
 

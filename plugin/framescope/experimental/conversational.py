@@ -253,7 +253,9 @@ class ConversationalFlow(Flow[ConversationStateT]):
             return cast(ConversationStateT, running.state)
         return cast(ConversationStateT, Flow.state.fget(self))  # type: ignore[attr-defined]
 
-    def stream_turn(self, message: str, *, session_id: str, create: bool = True) -> StreamSession:
+    def stream_turn(
+        self, message: str, *, session_id: str, create: bool = True, keep_history: bool = True
+    ) -> StreamSession:
         """Stream one user turn of session ``session_id``; ``stream.result`` is the reply (C9).
 
         Bad input (an empty message, an unknown session with ``create=False``, an unusable store)
@@ -261,12 +263,14 @@ class ConversationalFlow(Flow[ConversationStateT]):
         ``stream_turn`` on the same session waits (in its run) for the first to end.
         """
         plan, options = _prepare(self, message, session_id, create)
-        return stream_call(run_turn, plan, **options)
+        return stream_call(run_turn, plan, keep_history=keep_history, **options)
 
-    def astream_turn(self, message: str, *, session_id: str, create: bool = True) -> AsyncStreamSession:
+    def astream_turn(
+        self, message: str, *, session_id: str, create: bool = True, keep_history: bool = True
+    ) -> AsyncStreamSession:
         """The async twin of :meth:`stream_turn` (``async with`` / ``async for``)."""
         plan, options = _prepare(self, message, session_id, create)
-        return astream_call(run_turn, plan, **options)
+        return astream_call(run_turn, plan, keep_history=keep_history, **options)
 
     def turn(self, message: str, *, session_id: str, create: bool = True) -> str:
         """Run one user turn and return the reply (traced like a streamed turn)."""

@@ -22,7 +22,8 @@ from framescope.flow.graph import FlowGraph, graph_of
 from framescope.flow.pause import PendingInput, ask
 from framescope.flow.runner import FlowEngine, Plan, Progress
 from framescope.flow.state import apply_inputs, check_inputs, initial_state, missing_state_error, state_type
-from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.launch import astream_call
+from framescope.telemetry.pull import loop_pull_call
 from framescope.telemetry.run import current_or_new_run
 from framescope.telemetry.wire import LINK_RELATION
 from framescope.types.streaming import AsyncStreamSession, StreamSession
@@ -96,13 +97,16 @@ class Flow(Generic[StateT]):
         plan = self._plan_kickoff(inputs)
         return await self._run_async(plan, None)
 
-    def stream_events(self, inputs: Mapping[str, Any] | None = None) -> StreamSession:
-        """Stream this one run's frames, with or without ``stream=True`` (C5)."""
-        return self._stream(self._plan_kickoff(inputs), None)
+    def stream_events(self, inputs: Mapping[str, Any] | None = None, *, keep_history: bool = True) -> StreamSession:
+        """Stream this one run's frames, with or without ``stream=True`` (C5).
 
-    def astream(self, inputs: Mapping[str, Any] | None = None) -> AsyncStreamSession:
+        ``keep_history=False``: the session keeps no frames (flat memory on endless runs).
+        """
+        return self._stream(self._plan_kickoff(inputs), None, keep_history)
+
+    def astream(self, inputs: Mapping[str, Any] | None = None, *, keep_history: bool = True) -> AsyncStreamSession:
         """Stream this one run's frames to async code (C7)."""
-        return self._astream(self._plan_kickoff(inputs), None)
+        return self._astream(self._plan_kickoff(inputs), None, keep_history)
 
     # -- resume ---------------------------------------------------------------------------
     def resume(self, answer: Any, *, token: str | None = None) -> Any:
@@ -120,13 +124,15 @@ class Flow(Generic[StateT]):
         plan, links = self._plan_resume(answer, token)
         return await self._run_async(plan, links)
 
-    def resume_stream(self, answer: Any, *, token: str | None = None) -> StreamSession:
+    def resume_stream(self, answer: Any, *, token: str | None = None, keep_history: bool = True) -> StreamSession:
         plan, links = self._plan_resume(answer, token)
-        return self._stream(plan, links)
+        return self._stream(plan, links, keep_history)
 
-    def resume_astream(self, answer: Any, *, token: str | None = None) -> AsyncStreamSession:
+    def resume_astream(
+        self, answer: Any, *, token: str | None = None, keep_history: bool = True
+    ) -> AsyncStreamSession:
         plan, links = self._plan_resume(answer, token)
-        return self._astream(plan, links)
+        return self._astream(plan, links, keep_history)
 
     # -- planning (everything that can fail before a frame is emitted) ----------------------
     def _plan_kickoff(self, inputs: Mapping[str, Any] | None) -> Plan:
@@ -196,16 +202,18 @@ class Flow(Generic[StateT]):
         with current_or_new_run(links=links):
             return await self._execute(plan)
 
-    def _stream(self, plan: Plan, links: list[Link] | None) -> StreamSession:
-        return self._session(stream_call, plan, links)
+    def _stream(self, plan: Plan, links: list[Link] | None, keep_history: bool = True) -> StreamSession:
+        return self._session(loop_pull_call, plan, links, keep_history)
 
-    def _astream(self, plan: Plan, links: list[Link] | None) -> AsyncStreamSession:
-        return self._session(astream_call, plan, links)
+    def _astream(self, plan: Plan, links: list[Link] | None, keep_history: bool = True) -> AsyncStreamSession:
+        return self._session(astream_call, plan, links, keep_history)
 
-    def _session(self, start: Callable[..., SessionT], plan: Plan, links: list[Link] | None) -> SessionT:
+    def _session(
+        self, start: Callable[..., SessionT], plan: Plan, links: list[Link] | None, keep_history: bool
+    ) -> SessionT:
         """Start the run behind a session; if it cannot start, the flow is free again."""
         try:
-            return start(self._execute, plan, links=links)
+            return start(self._execute, plan, links=links, keep_history=keep_history)
         except BaseException:
             self._release()
             raise

@@ -7,8 +7,9 @@ The mapping lives here once for the sync and async paths; only the I/O differs.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +20,7 @@ from framescope.llm._cancel import abort_on_cancel
 from framescope.llm._messages import REDACTED, assistant_tool_message, recorded_messages, recorded_tool_calls
 from framescope.llm._tools import ToolRunner, tool_names
 from framescope.telemetry.config import get_telemetry_setup
-from framescope.telemetry.run import emit, emit_token, lifecycle
+from framescope.telemetry.run import emit, emit_token, lifecycle, token_emitter
 
 from .providers.base import Completion, Provider, ProviderRequest, TextDelta, ThinkingDelta, ToolCall, ToolCallDelta
 
@@ -213,33 +214,57 @@ class _ToolLoop:
 
 def run_call(plan: CallPlan) -> str:
     """Run the call (and its tool rounds) in the current run; returns the answer text."""
+    steps = call_steps(plan)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return str(done.value)
+
+
+def call_steps(plan: CallPlan) -> Generator[None, None, str]:
+    """The call as steps: it pauses after each streamed delta and returns the answer text.
+
+    :func:`run_call` drains it in one go; a pulled session (``LLM.stream_events``) resumes it
+    from its consumer's iteration, one delta at a time, so no thread sits between the HTTP
+    stream and the reader.
+    """
     loop = _ToolLoop(plan)
     with loop.recorded():
         step = loop.send(None)
         while step is not None:
-            step = loop.send(_perform(loop, step))
+            if plan.stream and isinstance(step, ProviderRequest):
+                outcome = yield from _stream_round(plan, step, loop.tally, loop.capture)
+            else:
+                outcome = _perform(loop, step)
+            step = loop.send(outcome)
     return loop.answer
 
 
 def _perform(loop: _ToolLoop, step: ProviderRequest | ToolCall) -> Any:
     plan = loop.plan
     if isinstance(step, ProviderRequest):
-        return _stream_round(plan, step, loop.tally, loop.capture) if plan.stream else plan.provider.complete(step)
+        return plan.provider.complete(step)
     assert plan.runner is not None
     return plan.runner.run(step)
 
 
-def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
-    """Turn one provider delta into frames; the final ``Completion`` is returned, not emitted."""
+def _emit_delta(
+    delta: Any, tally: Tally, capture: bool, token: Callable[[str, str], Any] = emit_token
+) -> Completion | None:
+    """Turn one provider delta into frames; the final ``Completion`` is returned, not emitted.
+
+    ``token`` is :func:`emit_token`, or the round's :func:`token_emitter` (bound once per round).
+    """
     kind = type(delta)
     if kind is TextDelta or kind is ThinkingDelta:
         if tally.first_token is None:
             tally.first_token = tally.last_chunk = _perf()
-        elif tally.chunk_interval is not None:
+        elif tally.chunk_interval is not None:  # only with metrics on: one histogram record a chunk
             now = _perf()
             tally.chunk_interval(now - tally.last_chunk)
             tally.last_chunk = now
-        emit_token("llm_stream_chunk" if kind is TextDelta else "llm_thinking_chunk", delta.text if capture else "")
+        token("llm_stream_chunk" if kind is TextDelta else "llm_thinking_chunk", delta.text if capture else "")
     elif kind is ToolCallDelta:
         emit("llm_tool_call_delta", _tool_delta_data(delta, capture))
     elif kind is Completion:
@@ -247,14 +272,18 @@ def _emit_delta(delta: Any, tally: Tally, capture: bool) -> Completion | None:
     return None
 
 
-def _stream_round(plan: CallPlan, request: ProviderRequest, tally: Tally, capture: bool) -> Completion:
+def _stream_round(
+    plan: CallPlan, request: ProviderRequest, tally: Tally, capture: bool
+) -> Generator[None, None, Completion]:
     deltas = plan.provider.stream(request)
     final: Completion | None = None
     try:
         with abort_on_cancel(deltas.close) as watch:
+            token = token_emitter()
             try:
                 for delta in deltas:
-                    final = _emit_delta(delta, tally, capture) or final
+                    final = _emit_delta(delta, tally, capture, token) or final
+                    yield
             except Exception:
                 if watch.fired:  # the consumer closed the session mid-read
                     raise StreamClosed() from None
@@ -285,31 +314,46 @@ def _tool_delta_data(delta: ToolCallDelta, capture: bool) -> dict[str, Any]:
 async def arun_call(plan: CallPlan) -> str:
     """The async twin of :func:`run_call` (async provider I/O, async tools awaited)."""
     loop = _ToolLoop(plan)
-    with loop.recorded():
-        step = loop.send(None)
-        while step is not None:
-            step = loop.send(await _aperform(loop, step))
+    async for _ in acall_steps(loop):
+        pass
     return loop.answer
 
 
-async def _aperform(loop: _ToolLoop, step: ProviderRequest | ToolCall) -> Any:
+async def acall_steps(loop: _ToolLoop) -> AsyncGenerator[None, None]:
+    """The async twin of :func:`call_steps`; the answer is ``loop.answer`` once it is exhausted."""
     plan = loop.plan
-    if isinstance(step, ProviderRequest):
-        if plan.stream:
-            return await _astream_round(plan, step, loop.tally, loop.capture)
-        return await plan.provider.acomplete(step)
-    assert plan.runner is not None
-    return await plan.runner.arun(step)
+    with loop.recorded():
+        step = loop.send(None)
+        while step is not None:
+            if plan.stream and isinstance(step, ProviderRequest):
+                final: Completion | None = None
+                token = token_emitter()
+                async for delta in _astream_round(plan, step):
+                    final = _emit_delta(delta, loop.tally, loop.capture, token) or final
+                    yield
+                if final is None:
+                    raise _no_completion(plan)
+                outcome: Any = final
+            elif isinstance(step, ProviderRequest):
+                outcome = await plan.provider.acomplete(step)
+            else:
+                assert plan.runner is not None
+                outcome = await plan.runner.arun(step)
+            step = loop.send(outcome)
 
 
-async def _astream_round(plan: CallPlan, request: ProviderRequest, tally: Tally, capture: bool) -> Completion:
+async def _astream_round(plan: CallPlan, request: ProviderRequest) -> AsyncGenerator[Any, None]:
+    """The provider's deltas; a read the consumer interrupted (``aclose`` from another task)
+    ends as a cancellation, like the sync round's."""
     deltas = plan.provider.astream(request)
-    final: Completion | None = None
     try:
-        async for delta in deltas:
-            final = _emit_delta(delta, tally, capture) or final
+        with abort_on_cancel(lambda: None) as watch:
+            try:
+                async for delta in deltas:
+                    yield delta
+            except (Exception, asyncio.CancelledError):
+                if watch.fired:
+                    raise StreamClosed() from None
+                raise
     finally:
         await deltas.aclose()
-    if final is None:
-        raise _no_completion(plan)
-    return final

@@ -16,11 +16,11 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from framescope.errors import LLMConfigurationError
-from framescope.llm._call import CallPlan, arun_call, run_call
+from framescope.llm._call import CallPlan, _ToolLoop, acall_steps, arun_call, call_steps, run_call
 from framescope.llm._messages import Messages, normalize_messages
 from framescope.llm._tools import ToolSpec, prepare_tools
 from framescope.llm.providers import resolve_provider
-from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.pull import apull_call, pull_call
 from framescope.tools.definition import Tool
 from framescope.types.streaming import AsyncStreamSession, StreamSession
 
@@ -125,25 +125,39 @@ class LLM:
 
     # -- streamed calls --------------------------------------------------------------
     def stream_events(
-        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
+        self,
+        messages: Messages,
+        tools: Tools = None,
+        available_functions: Funcs = None,
+        *,
+        keep_history: bool = True,
     ) -> StreamSession:
         """Stream this one call as frames; ``stream.result`` is the answer text (C8).
 
         Streaming is on for this call only; ``self.stream`` is neither read nor changed.
-        The call runs in its own run (and thread); ``close()`` stops it and closes the
-        HTTP stream.  Bad arguments raise here, before any run starts.
+        The call runs as its own run, driven by the session's iteration in the reader's own
+        thread (no thread between the HTTP stream and the reader); ``close()`` stops it and
+        closes the HTTP stream.  ``keep_history=False`` keeps no frames in the session (flat
+        memory on endless answers).  Bad arguments raise here, before any run starts.
         """
-        return stream_call(run_call, self._plan(messages, tools, available_functions, True))
+        plan = self._plan(messages, tools, available_functions, True)
+        return pull_call(lambda: call_steps(plan), keep_history=keep_history)
 
     def astream_events(
-        self, messages: Messages, tools: Tools = None, available_functions: Funcs = None
+        self,
+        messages: Messages,
+        tools: Tools = None,
+        available_functions: Funcs = None,
+        *,
+        keep_history: bool = True,
     ) -> AsyncStreamSession:
         """The async session over this one call (``async with``/``async for``).
 
-        The call itself runs on the run's own thread with the sync provider, so a slow
-        consumer that makes the producer wait never blocks the consumer's event loop.
+        The call runs on the reader's event loop with the async provider (async HTTP, async
+        tools awaited), one step per ``async for`` pull; ``aclose()`` stops it.
         """
-        return astream_call(run_call, self._plan(messages, tools, available_functions, True))
+        loop = _ToolLoop(self._plan(messages, tools, available_functions, True))
+        return apull_call(lambda: acall_steps(loop), lambda: loop.answer, keep_history=keep_history)
 
     def stream_text(self, messages: Messages, tools: Tools = None, available_functions: Funcs = None) -> Iterator[str]:
         """Only the answer's text chunks: :meth:`StreamSession.text` of :meth:`stream_events` (C11).

@@ -152,6 +152,25 @@ class RunRecorder:
         if self._count == frame.seq:
             self.event(frame.model_copy(update={"data": {"$unencodable": reason}}), scope)
 
+    def token(self, frame: StreamFrame, scope: LifecycleSpan | None) -> None:
+        """Record a token frame the run made itself (``Run.token``): its envelope is derivable
+        by construction, so continuing the open token run needs no field-by-field check."""
+        run = self._tokens
+        if (
+            run is not None
+            and run.scope is scope
+            and run.type == frame.type
+            and not run.rest_json
+            and run.ids is None  # a run of foreign (CrewAI) ids never takes the run's own frames
+            and len(run.chunks) < TOKEN_RUN_MAX
+            and frame.seq == self._count
+        ):
+            run.chunks.append(frame.data["chunk"])
+            run.times_us.append(to_unix_us(frame.timestamp))
+            self._count += 1
+        else:
+            self.event(frame, scope)
+
     def close(self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None) -> None:
         """Record the closing frame of ``scope`` (carrying the span's pending pack) and end its span."""
         if frame.type in TOKEN_TYPES and self._try_token(frame, scope):

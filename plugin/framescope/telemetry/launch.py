@@ -2,7 +2,8 @@
 
 The run executes in its own thread (async functions on that thread's own event loop) so a
 producer waiting on a full queue never blocks the consumer's event loop; ``close()`` on the
-session stops it at its next emit point.  Frames themselves are made by
+session stops it at its next emit point.  Threads are reused from run to run (a pool of idle
+workers), since starting a thread and an event loop was most of a short run's fixed cost.  Frames themselves are made by
 :mod:`framescope.telemetry.run`.
 """
 
@@ -14,6 +15,7 @@ import inspect
 import threading
 import weakref
 from collections.abc import Callable, Mapping
+from queue import Empty, SimpleQueue
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -33,14 +35,17 @@ def stream_call(
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
     links: list[trace.Link] | None = None,
+    keep_history: bool = True,
     **kwargs: Any,
 ) -> StreamSession:
     """Run ``fn(*args, **kwargs)`` as a new run and return a session streaming its frames.
 
-    The run executes in its own thread; ``close()`` stops it at its next emit point.
+    The run executes in its own thread; ``close()`` stops it at its next emit point.  With
+    ``keep_history=False`` the session keeps no frames (flat memory on endless runs; see
+    docs/frames.md).
     """
     queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
-    session = StreamSession(queue)
+    session = StreamSession(queue, keep_history=keep_history)
     weakref.finalize(session, queue.close)
     return session
 
@@ -53,6 +58,7 @@ def astream_call(
     parent_context: otel_context.Context | None = None,
     span_attributes: Mapping[str, Any] | None = None,
     links: list[trace.Link] | None = None,
+    keep_history: bool = True,
     **kwargs: Any,
 ) -> AsyncStreamSession:
     """The async twin of :func:`stream_call`.
@@ -62,7 +68,7 @@ def astream_call(
     event loop.
     """
     queue = _start(fn, args, kwargs, queue_size, parent_context, span_attributes, links)
-    session = AsyncStreamSession(queue)
+    session = AsyncStreamSession(queue, keep_history=keep_history)
     weakref.finalize(session, queue.close)
     return session
 
@@ -88,41 +94,167 @@ def _start(
         span_attributes=span_attributes,
         links=links,
     )
-    context = contextvars.copy_context()
-    thread = threading.Thread(
-        target=context.run,
-        args=(_produce, runtime, run, queue, fn, args, kwargs),
-        name=f"framescope-run-{run.run_id}",
-        daemon=True,
-    )
-    queue.add_close_callback(lambda: _reap(thread))
+    job = _Job(contextvars.copy_context(), runtime, run, queue, fn, args, kwargs)
+    queue.add_close_callback(job.reap)
     runtime.processor.register(run)
-    thread.start()
+    _submit(job)
     return queue
 
 
-def _produce(
-    runtime: TelemetrySetup,
-    run: Run,
-    queue: FrameQueue,
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-) -> None:
+# =========================================================================================
+# Run workers: threads reused from run to run
+# =========================================================================================
+
+#: Idle workers kept for the next run (starting a thread and an event loop per run was most of a
+#: streamed flow's fixed cost); more runs at once start more workers, as a thread per run did.
+IDLE_WORKERS_MAX = 8
+#: An idle worker retires after this long without a run.
+IDLE_TIMEOUT_S = 30.0
+IDLE_NAME = "framescope-worker-idle"
+
+_idle: list[_RunWorker] = []
+_idle_lock = threading.Lock()
+
+
+class _Job:
+    """One launched run, as a worker executes it."""
+
+    __slots__ = ("context", "runtime", "run", "queue", "fn", "args", "kwargs", "done", "worker")
+
+    def __init__(
+        self,
+        context: contextvars.Context,
+        runtime: TelemetrySetup,
+        run: Run,
+        queue: FrameQueue,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> None:
+        self.context = context
+        self.runtime = runtime
+        self.run = run
+        self.queue = queue
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.done = threading.Event()
+        self.worker: _RunWorker | None = None
+
+    def reap(self) -> None:
+        """Give a closed run a moment to reach its next emit point and end."""
+        worker = self.worker
+        if worker is None or worker.thread is not threading.current_thread():
+            self.done.wait(timeout=0.05)
+
+
+class _RunWorker:
+    """A daemon thread that executes runs one after another, each on its own context.
+
+    While it executes a run the thread is named ``framescope-run-{run_id}``; it takes the idle
+    name back *before* the run's session learns the run ended, so a finished session never
+    sees a run thread.  A worker whose run was cancelled (its session closed) retires instead
+    of going back to the pool, so the thread of a closed run ends with it, as before.
+    Async runs use the worker's event loop (a fresh loop per run cost ~0.1 ms); what a run
+    leaves on it (tasks, async generators) is cancelled and closed after the run.
+    """
+
+    def __init__(self, first: _Job) -> None:
+        self.jobs: SimpleQueue[_Job] = SimpleQueue()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.thread = threading.Thread(
+            target=self._serve, name=f"framescope-run-{first.run.run_id}", daemon=True
+        )
+        self.jobs.put(first)
+        first.worker = self
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            while True:
+                try:
+                    job = self.jobs.get(timeout=IDLE_TIMEOUT_S)
+                except Empty:
+                    with _idle_lock:
+                        if self in _idle:
+                            _idle.remove(self)
+                            return
+                    continue  # taken from the pool just now: its run is on the way
+                reusable = self._execute(job)
+                del job  # an idle worker holds nothing of the run it executed
+                if not reusable or not self._park():
+                    return
+        finally:
+            if self.loop is not None:
+                self.loop.close()
+
+    def _execute(self, job: _Job) -> bool:
+        """Run ``job``; True when the worker may serve another run."""
+        thread = self.thread
+        thread.name = f"framescope-run-{job.run.run_id}"
+        try:
+            job.context.run(_produce, self, job)
+        finally:
+            job.done.set()
+        return thread.name == IDLE_NAME
+
+    def _park(self) -> bool:
+        with _idle_lock:
+            if len(_idle) < IDLE_WORKERS_MAX:
+                _idle.append(self)
+                return True
+        return False
+
+    def run_coroutine(self, awaitable: Any) -> Any:
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            loop = self.loop = asyncio.new_event_loop()
+        try:
+            return loop.run_until_complete(_await(awaitable))
+        finally:
+            self._tidy(loop)
+
+    def _tidy(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            leftover = asyncio.all_tasks(loop)
+            for task in leftover:
+                task.cancel()
+            if leftover:
+                loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        except BaseException:  # a loop we cannot clean is not reused
+            self.loop = None
+            loop.close()
+
+
+def _submit(job: _Job) -> None:
+    with _idle_lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None:
+        _RunWorker(job)
+    else:
+        job.worker = worker
+        worker.jobs.put(job)
+
+
+def _produce(worker: _RunWorker, job: _Job) -> None:
+    run, queue = job.run, job.queue
     enter_run(run)
     result: Any = None
     error: BaseException | None = None
     try:
-        result = fn(*args, **kwargs)
+        result = job.fn(*job.args, **job.kwargs)
         if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
+            result = worker.run_coroutine(result)
     except StreamClosed:
         pass
     except BaseException as exc:  # the run's own failure is the session's to raise
         error = exc
     finally:
         run.finish()
-        runtime.processor.unregister(run)
+        job.runtime.processor.unregister(run)
+        if not queue.closed:  # the session is still reading: this thread serves the next run
+            worker.thread.name = IDLE_NAME
         queue.finish(result, error)
 
 
@@ -170,6 +302,6 @@ async def _await(awaitable: Any) -> Any:
 
 
 def _reap(thread: threading.Thread) -> None:
-    """Give a closed run a moment to reach its next emit point and end."""
+    """Give a closed nested call a moment to reach its next emit point and end."""
     if thread is not threading.current_thread() and thread.is_alive():
         thread.join(timeout=0.05)

@@ -30,7 +30,7 @@ from opentelemetry import trace
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
 from framescope.telemetry.encode import RunRecorder
 from framescope.telemetry.spans import LifecycleSpan
-from framescope.types._feed import FrameQueue, StreamClosed
+from framescope.types._feed import FrameQueue, FrameSink, StreamClosed
 from framescope.types.content import strip_content
 from framescope.types.payload import clean_text, json_safe_data
 from framescope.types.redaction import redact_text
@@ -76,7 +76,7 @@ class Run:
     def __init__(
         self,
         runtime: TelemetrySetup,
-        sinks: list[FrameQueue] | None = None,
+        sinks: list[FrameSink] | None = None,
         *,
         parent_context: otel_context.Context | None = None,
         span_attributes: Mapping[str, Any] | None = None,
@@ -152,6 +152,30 @@ class Run:
             frame = self._make(type_, data, namespace, scope.opener_id if scope else None)
             if self.recorder is not None:
                 self._record(self.recorder.event, frame, scope)
+            self.processor.on_frame(self, frame)
+            for sink in _nested_sinks.get():
+                sink.put(frame)
+        return frame
+
+    def token(self, type_: str, chunk: str, scope: LifecycleSpan | None) -> StreamFrame:
+        """:meth:`emit` for a token frame (``data`` is ``{"chunk": chunk}``), the hot path."""
+        with self._lock:
+            seq = self._seq
+            self._seq = seq + 1
+            frame_id = self._prefix + str(seq)
+            if scope is None:
+                namespace: list[str] = []
+                parent_id = None
+            else:
+                namespace = scope.namespace
+                parent_id = scope.opener_id
+            frame = make_frame(
+                frame_id, seq, type_, channel_for(type_), namespace, _now(_utc), parent_id, self._last_id,
+                {"chunk": chunk},
+            )
+            self._last_id = frame_id
+            if self.recorder is not None:
+                self._record(self.recorder.token, frame, scope)
             self.processor.on_frame(self, frame)
             for sink in _nested_sinks.get():
                 sink.put(frame)
@@ -279,7 +303,7 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
 
     ``extra`` must already be JSON-safe (runtime code builds it from plain values).
     """
-    if not isinstance(chunk, str):
+    if type(chunk) is not str and not isinstance(chunk, str):
         raise TypeError(f"a token chunk must be a str, got {type(chunk).__name__}")
     if not chunk.isascii():
         chunk = clean_text(chunk)
@@ -287,10 +311,33 @@ def emit_token(event_type: str, chunk: str, extra: Mapping[str, Any] | None = No
     if run is None:
         return emit(event_type, {"chunk": chunk, **(extra or {})})
     scope = _current_lifecycle.get()
+    if not extra:
+        return run.token(event_type, chunk, scope)
     data = {"chunk": chunk}
-    if extra:
-        data.update(extra)
+    data.update(extra)
     return run.emit(event_type, data, scope, scope.namespace if scope is not None else [])
+
+
+def token_emitter() -> Callable[[str, str], StreamFrame]:
+    """:func:`emit_token` for a hot loop inside one lifecycle (an LLM round's deltas).
+
+    The current run and lifecycle are looked up once, here, instead of at every token; the
+    returned function takes ``(event_type, chunk)``.  Use it only while that lifecycle is open.
+    """
+    run = _current_run.get()
+    if run is None:
+        return emit_token
+    scope = _current_lifecycle.get()
+    make = run.token
+
+    def emit_bound(event_type: str, chunk: str) -> StreamFrame:
+        if type(chunk) is not str and not isinstance(chunk, str):
+            raise TypeError(f"a token chunk must be a str, got {type(chunk).__name__}")
+        if not chunk.isascii():
+            chunk = clean_text(chunk)
+        return make(event_type, chunk, scope)
+
+    return emit_bound
 
 
 def _check_namespace(namespace: Any) -> list[str]:

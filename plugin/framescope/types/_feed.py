@@ -41,6 +41,19 @@ class FrameFeed(Protocol):
         """Stop the source (promptly) and release it."""
 
 
+class FrameSink(Protocol):
+    """The producer side of a session's source, as a run holds it (``Run.sinks``)."""
+
+    trace_id: str | None
+    run_id: str | None
+
+    def put(self, frame: StreamFrame) -> None:
+        """Hand one frame on; raises ``StreamClosed`` once the consumer closed the session."""
+
+    def add_close_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` when the consumer closes; returns a function that unregisters it."""
+
+
 class FrameQueue:
     """A bounded single-consumer queue between a run's thread and its session."""
 

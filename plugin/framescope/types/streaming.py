@@ -15,6 +15,7 @@ from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from framescope.errors import HistoryNotKept
 from framescope.types._feed import FrameFeed
 from framescope.types.routing import CHANNELS, TOKEN_TYPES
 
@@ -125,20 +126,44 @@ def check_channels(channels: Iterable[str]) -> frozenset[str]:
 
 
 class _SessionState:
-    """What sync and async sessions share: the feed, the kept frames and the run's outcome."""
+    """What sync and async sessions share: the feed, the kept frames and the run's outcome.
 
-    __slots__ = ("feed", "frames", "exhausted")
+    With ``keep_history=False`` only the batch being read is held: ``frames`` is that batch,
+    ``base`` the number of frames read before it, ``count`` the frames read so far.  A
+    projection started later begins after the last frame any projection handed out, and one
+    that fell behind goes on from the oldest frame still held, so memory stays flat.
+    """
 
-    def __init__(self, feed: FrameFeed) -> None:
+    __slots__ = ("feed", "frames", "exhausted", "keep_history", "base", "count", "handed_out")
+
+    def __init__(self, feed: FrameFeed, keep_history: bool = True) -> None:
         self.feed = feed
         self.frames: list[StreamFrame] = []
         self.exhausted = False
+        self.keep_history = keep_history
+        self.base = 0
+        self.count = 0
+        self.handed_out = 0
 
     def absorb(self, batch: list[StreamFrame] | None) -> None:
         if batch is None:
             self.exhausted = True
-        else:
+        elif self.keep_history:
             self.frames.extend(batch)
+            self.count += len(batch)
+        else:
+            self.base += len(self.frames)
+            self.frames = batch
+            self.count += len(batch)
+
+    def kept(self) -> list[StreamFrame]:
+        if not self.keep_history:
+            raise HistoryNotKept(
+                "this session was opened with keep_history=False, so it keeps no frames; iterate "
+                "the session (or one projection) to read them as they come, or open it with "
+                "keep_history=True (the default) to keep them"
+            )
+        return list(self.frames)
 
     def result(self) -> Any:
         feed = self.feed
@@ -173,6 +198,9 @@ class _SessionState:
         the driver then fetches the next batch (blocking or awaiting) and resumes the walk.
         At the end, a failed run's exception is raised.
         """
+        if not self.keep_history:
+            yield from self._walk_live(channels)
+            return
         frames = self.frames
         position = 0
         while True:
@@ -181,6 +209,33 @@ class _SessionState:
                 position += 1
                 if channels is None or frame.channel in channels:
                     yield frame
+            if self.exhausted:
+                self.finish_iteration()
+                return
+            yield None
+
+    def _walk_live(self, channels: frozenset[str] | None) -> Iterator[StreamFrame | None]:
+        """:meth:`walk` without history: from the frame after the last one any walk handed out.
+
+        ``position`` counts from the run's first frame; a walk that fell behind (one of two
+        interleaved readers) goes on from the oldest frame still held.
+        """
+        position = self.handed_out
+        while True:
+            frames, base = self.frames, self.base
+            index = position - base if position > base else 0
+            while index < len(frames):
+                frame = frames[index]
+                index += 1
+                if channels is None or frame.channel in channels:
+                    if base + index > self.handed_out:
+                        self.handed_out = base + index
+                    yield frame
+                    if frames is not self.frames:  # a new batch replaced this one meanwhile
+                        break
+            position = base + index
+            if position < self.base + len(self.frames):
+                continue
             if self.exhausted:
                 self.finish_iteration()
                 return
@@ -257,8 +312,18 @@ class _SessionOutcome(Generic[ProjectionT]):
 
     @property
     def frames(self) -> list[StreamFrame]:
-        """Every frame read so far (a copy)."""
-        return list(self._state.frames)
+        """Every frame read so far (a copy); ``HistoryNotKept`` when opened with ``keep_history=False``."""
+        return self._state.kept()
+
+    @property
+    def frame_count(self) -> int:
+        """How many frames the session has read from its run so far (kept or not)."""
+        return self._state.count
+
+    @property
+    def keeps_history(self) -> bool:
+        """Whether the session keeps the frames it reads (``keep_history``, on by default)."""
+        return self._state.keep_history
 
     @property
     def trace_id(self) -> str | None:
@@ -291,8 +356,8 @@ class _SessionOutcome(Generic[ProjectionT]):
 class StreamSession(_SessionOutcome[Iterator[StreamFrame]]):
     """A synchronous stream of a run's frames, with channel projections (C3–C6, C10)."""
 
-    def __init__(self, feed: FrameFeed) -> None:
-        self._state = _SessionState(feed)
+    def __init__(self, feed: FrameFeed, *, keep_history: bool = True) -> None:
+        self._state = _SessionState(feed, keep_history)
 
     def __iter__(self) -> Iterator[StreamFrame]:
         return self._project(None)
@@ -325,7 +390,7 @@ class StreamSession(_SessionOutcome[Iterator[StreamFrame]]):
         status = "completed" if self.is_completed else "cancelled" if self.is_cancelled else (
             "exhausted" if self.is_exhausted else "open"
         )
-        return f"<StreamSession {status} frames={len(self._state.frames)} trace_id={self.trace_id}>"
+        return f"<StreamSession {status} frames={self._state.count} trace_id={self.trace_id}>"
 
 
 class _AsyncProjection:
@@ -344,8 +409,8 @@ class _AsyncProjection:
 class AsyncStreamSession(_SessionOutcome[_AsyncProjection]):
     """The asynchronous twin of :class:`StreamSession` (C7): ``async with`` / ``async for``."""
 
-    def __init__(self, feed: FrameFeed) -> None:
-        self._state = _SessionState(feed)
+    def __init__(self, feed: FrameFeed, *, keep_history: bool = True) -> None:
+        self._state = _SessionState(feed, keep_history)
 
     def __aiter__(self) -> AsyncIterator[StreamFrame]:
         return self._aiterate(None)
@@ -384,7 +449,7 @@ class AsyncStreamSession(_SessionOutcome[_AsyncProjection]):
         await self.aclose()
 
     def __repr__(self) -> str:
-        return f"<AsyncStreamSession frames={len(self._state.frames)} trace_id={self.trace_id}>"
+        return f"<AsyncStreamSession frames={self._state.count} trace_id={self.trace_id}>"
 
 
 __all__ = [
