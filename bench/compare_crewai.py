@@ -119,7 +119,9 @@ def _installed_crewai(python: Path) -> str | None:
         return None
     probe = subprocess.run(
         [str(python), "-c", "import importlib.metadata as m; print(m.version('crewai'))"],
-        capture_output=True, text=True, env=crewai_env(),
+        capture_output=True,
+        text=True,
+        env=crewai_env(),
     )
     return probe.stdout.strip() if probe.returncode == 0 else None
 
@@ -147,8 +149,9 @@ class OtlpReceiver:
 
     def __enter__(self) -> OtlpReceiver:
         code = _RECEIVER.format(tests=str(ROOT / "tests"))
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env=framescope_env())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=framescope_env()
+        )
         assert self.proc.stdout is not None
         self.endpoint = self.proc.stdout.readline().strip()
         if not self.endpoint.startswith("http"):
@@ -168,15 +171,30 @@ class OtlpReceiver:
 # -- running one side ------------------------------------------------------------------
 
 
-def run_side(python: Path, script: str, workload: str, params: dict[str, Any], env: dict[str, str],
-             variant: str = "default") -> dict[str, Any]:
+def run_side(
+    python: Path, script: str, workload: str, params: dict[str, Any], env: dict[str, str], variant: str = "default"
+) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
         out = Path(handle.name)
     try:
         child = subprocess.run(
-            [str(python), str(HERE / script), "--workload", workload, "--params", json.dumps(params),
-             "--variant", variant, "--out", str(out)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT),
+            [
+                str(python),
+                str(HERE / script),
+                "--workload",
+                workload,
+                "--params",
+                json.dumps(params),
+                "--variant",
+                variant,
+                "--out",
+                str(out),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=str(ROOT),
         )
         if child.returncode != 0 or out.stat().st_size == 0:
             raise RuntimeError(f"{script} {workload} failed (exit {child.returncode}):\n{child.stderr[-4000:]}")
@@ -232,15 +250,17 @@ def compare(crewai_python: Path, cfg: dict[str, Any], otlp: bool, log: Any) -> d
         merged: dict[str, Any] = {"per_process": {}}
         for size in cfg["sizes"]:
             key = str(size)
-            one = run_side(python, script, "throughput", {"sizes": [size], "repeats": {key: cfg["repeats"][key]}},
-                           env, variant)
+            one = run_side(
+                python, script, "throughput", {"sizes": [size], "repeats": {key: cfg["repeats"][key]}}, env, variant
+            )
             merged[key] = one.pop(key)
             merged["per_process"][key] = one
         exported = [stats for one in merged["per_process"].values() for stats in one.get("side", {}).get("export", [])]
         merged["spans_exported"] = sum(stats.get("spans_exported", 0) for stats in exported if isinstance(stats, dict))
         merged["spans_failed"] = sum(stats.get("spans_failed", 0) for stats in exported if isinstance(stats, dict))
-        merged["trace_file_bytes"] = sum(one.get("side", {}).get("trace_file_bytes", 0)
-                                         for one in merged["per_process"].values())
+        merged["trace_file_bytes"] = sum(
+            one.get("side", {}).get("trace_file_bytes", 0) for one in merged["per_process"].values()
+        )
         return merged
 
     log("import time")
@@ -258,16 +278,19 @@ def compare(crewai_python: Path, cfg: dict[str, Any], otlp: bool, log: Any) -> d
     if otlp:
         log("  throughput: framescope (OTLP/HTTP to a local receiver) ...")
         with OtlpReceiver() as rx:
-            env = framescope_env({"OTEL_EXPORTER_OTLP_ENDPOINT": rx.endpoint,
-                                  "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+            env = framescope_env(
+                {"OTEL_EXPORTER_OTLP_ENDPOINT": rx.endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+            )
             fs_otlp = per_size(fs_python, fs_script, env, "otlp")
         fs_otlp["spans_received_by_receiver"] = rx.spans_received
         results["throughput"]["framescope_otlp"] = fs_otlp
     log("latency")
     results["latency"] = both("latency", {"count": cfg["latency_count"], "pace_hz": PACE_HZ})
     log("close")
-    results["close"] = both("close", {"run_s": cfg["close_run_s"], "interval_s": CLOSE_INTERVAL_S,
-                                      "read": CLOSE_READ, "cap_s": cfg["close_cap_s"]})
+    results["close"] = both(
+        "close",
+        {"run_s": cfg["close_run_s"], "interval_s": CLOSE_INTERVAL_S, "read": CLOSE_READ, "cap_s": cfg["close_cap_s"]},
+    )
     log("memory")
     results["memory"] = both("memory", {"count": cfg["memory_count"]})
     log("slow consumer")
@@ -294,52 +317,118 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
             variants.append(("OTLP export", tp["framescope_otlp"]))
         for label, fs_result in variants:
             fs = fs_result[key]["frames_per_s"]
-            out.append((f"frames/s, {size:,} tokens ({label})", f"{cw:,.0f}", f"{fs:,.0f}", f"{fs / cw:.1f}x",
-                        f">= {TARGET_THROUGHPUT:.0f}x", _verdict(fs / cw >= TARGET_THROUGHPUT)))
+            out.append(
+                (
+                    f"frames/s, {size:,} tokens ({label})",
+                    f"{cw:,.0f}",
+                    f"{fs:,.0f}",
+                    f"{fs / cw:.1f}x",
+                    f">= {TARGET_THROUGHPUT:.0f}x",
+                    _verdict(fs / cw >= TARGET_THROUGHPUT),
+                )
+            )
     lat = results["latency"]
     cw_l, fs_l = lat["crewai"]["latency_us"], lat["framescope"]["latency_us"]
     for p in ("p50", "p99"):
-        out.append((f"latency paced {PACE_HZ:,.0f}/s, {p} (µs)", f"{cw_l[p]:,.0f}", f"{fs_l[p]:,.0f}",
-                    f"{cw_l[p] / fs_l[p]:.1f}x", "-", "-"))
+        out.append(
+            (
+                f"latency paced {PACE_HZ:,.0f}/s, {p} (µs)",
+                f"{cw_l[p]:,.0f}",
+                f"{fs_l[p]:,.0f}",
+                f"{cw_l[p] / fs_l[p]:.1f}x",
+                "-",
+                "-",
+            )
+        )
     cl = results["close"]
     cw_c, fs_c = cl["crewai"], cl["framescope"]
     cw_close = f"{cw_c['close_s'] * 1e3:,.0f}" + (" (capped)" if cw_c["capped"] else "")
-    out.append(("close() on a run with 5 s to go (ms)", cw_close, f"{fs_c['close_s'] * 1e3:,.1f}",
-                f"{cw_c['close_s'] / fs_c['close_s']:.0f}x", f"<= {TARGET_CLOSE_S * 1e3:.0f} ms",
-                _verdict(fs_c["close_s"] <= TARGET_CLOSE_S and not fs_c["capped"])))
-    out.append(("  tokens the run emitted after close()", str(cw_c["tokens_after_close"]),
-                str(fs_c["tokens_after_close"]), "-", "-", "-"))
+    out.append(
+        (
+            "close() on a run with 5 s to go (ms)",
+            cw_close,
+            f"{fs_c['close_s'] * 1e3:,.1f}",
+            f"{cw_c['close_s'] / fs_c['close_s']:.0f}x",
+            f"<= {TARGET_CLOSE_S * 1e3:.0f} ms",
+            _verdict(fs_c["close_s"] <= TARGET_CLOSE_S and not fs_c["capped"]),
+        )
+    )
+    out.append(
+        (
+            "  tokens the run emitted after close()",
+            str(cw_c["tokens_after_close"]),
+            str(fs_c["tokens_after_close"]),
+            "-",
+            "-",
+            "-",
+        )
+    )
     mem = results["memory"]
     cw_m, fs_m = mem["crewai"]["kept_bytes_per_frame"], mem["framescope"]["kept_bytes_per_frame"]
-    out.append((f"memory kept per frame, {mem['framescope']['frames']:,} frames (B)", f"{cw_m:,.0f}",
-                f"{fs_m:,.0f}", f"{cw_m / fs_m:.1f}x", f">= {TARGET_MEMORY:.0f}x (<= 1/4)",
-                _verdict(cw_m / fs_m >= TARGET_MEMORY)))
+    out.append(
+        (
+            f"memory kept per frame, {mem['framescope']['frames']:,} frames (B)",
+            f"{cw_m:,.0f}",
+            f"{fs_m:,.0f}",
+            f"{cw_m / fs_m:.1f}x",
+            f">= {TARGET_MEMORY:.0f}x (<= 1/4)",
+            _verdict(cw_m / fs_m >= TARGET_MEMORY),
+        )
+    )
     sl = results["slow"]
     cw_s, fs_s = sl["crewai"], sl["framescope"]
-    out.append((f"slow consumer ({SLOW_SLEEP_S * 1e3:.0f} ms/frame, {fs_s['window_s']:.0f} s): peak queued",
-                f"{cw_s['peak_queued_frames']:,}", f"{fs_s['peak_queued_frames']:,}", "-", "bounded",
-                _verdict(fs_s["peak_queued_frames"] <= 1024)))
-    out.append(("  peak RSS growth (MB, kept frames included)", f"{cw_s['peak_rss_growth_bytes'] / 1e6:,.1f}",
-                f"{fs_s['peak_rss_growth_bytes'] / 1e6:,.1f}", "-", "-", "-"))
+    out.append(
+        (
+            f"slow consumer ({SLOW_SLEEP_S * 1e3:.0f} ms/frame, {fs_s['window_s']:.0f} s): peak queued",
+            f"{cw_s['peak_queued_frames']:,}",
+            f"{fs_s['peak_queued_frames']:,}",
+            "-",
+            "bounded",
+            _verdict(fs_s["peak_queued_frames"] <= 1024),
+        )
+    )
+    out.append(
+        (
+            "  peak RSS growth (MB, kept frames included)",
+            f"{cw_s['peak_rss_growth_bytes'] / 1e6:,.1f}",
+            f"{fs_s['peak_rss_growth_bytes'] / 1e6:,.1f}",
+            "-",
+            "-",
+            "-",
+        )
+    )
     imp = results["import"]
-    for label, cw_key, fs_key, target in (("import (s)", "crewai", "framescope", True),
-                                          ("import flow module (s)", "crewai_flow", "framescope_flow", False)):
+    for label, cw_key, fs_key, target in (
+        ("import (s)", "crewai", "framescope", True),
+        ("import flow module (s)", "crewai_flow", "framescope_flow", False),
+    ):
         cw_i, fs_i = imp[cw_key]["import_s"], imp[fs_key]["import_s"]
-        out.append((label, f"{cw_i:.3f}", f"{fs_i:.3f}", f"{cw_i / fs_i:.1f}x",
-                    f">= {TARGET_IMPORT:.0f}x (<= 1/10)" if target else "-",
-                    _verdict(cw_i / fs_i >= TARGET_IMPORT) if target else "-"))
+        out.append(
+            (
+                label,
+                f"{cw_i:.3f}",
+                f"{fs_i:.3f}",
+                f"{cw_i / fs_i:.1f}x",
+                f">= {TARGET_IMPORT:.0f}x (<= 1/10)" if target else "-",
+                _verdict(cw_i / fs_i >= TARGET_IMPORT) if target else "-",
+            )
+        )
     return out
 
 
 def print_report(report: dict[str, Any]) -> None:
     m = report["machine"]
-    print(f"machine: {m['platform']}, {m['cpus']} cpus ({m['processor']}), "
-          f"load average at start {', '.join(f'{x:.2f}' for x in m['loadavg'])}, "
-          f"at end {', '.join(f'{x:.2f}' for x in report['loadavg_end'])}")
+    print(
+        f"machine: {m['platform']}, {m['cpus']} cpus ({m['processor']}), "
+        f"load average at start {', '.join(f'{x:.2f}' for x in m['loadavg'])}, "
+        f"at end {', '.join(f'{x:.2f}' for x in report['loadavg_end'])}"
+    )
     print(f"crewai side:     {json.dumps(m['crewai_side'])}")
     print(f"framescope side: {json.dumps(m['framescope_side'])}")
-    print(f"mode: {'quick' if report['quick'] else 'full'}; each workload in a fresh process per side; "
-          f"total {report['wall_s']:.0f} s\n")
+    print(
+        f"mode: {'quick' if report['quick'] else 'full'}; each workload in a fresh process per side; "
+        f"total {report['wall_s']:.0f} s\n"
+    )
     table = rows(report["results"])
     header = ("measure", f"CrewAI {CREWAI_VERSION}", "framescope", "advantage", "target", "")
     widths = [max(len(r[i]) for r in [header, *table]) for i in range(len(header))]
@@ -355,49 +444,71 @@ def print_report(report: dict[str, Any]) -> None:
     tp = r["throughput"]
     biggest = str(r["config"]["sizes"][-1])
     print("\nnotes:")
-    print(f"  frames/s: each size in a fresh process; time until the session is consumed AND the exporter "
-          f"flushed (best of "
-          f"{', '.join(f'{k}: {v}' for k, v in r['config']['repeats'].items())} runs); stream only, "
-          f"{biggest} tokens: CrewAI {tp['crewai'][biggest]['frames_per_s_stream_only']:,.0f}, "
-          f"framescope {tp['framescope'][biggest]['frames_per_s_stream_only']:,.0f}")
+    print(
+        f"  frames/s: each size in a fresh process; time until the session is consumed AND the exporter "
+        f"flushed (best of "
+        f"{', '.join(f'{k}: {v}' for k, v in r['config']['repeats'].items())} runs); stream only, "
+        f"{biggest} tokens: CrewAI {tp['crewai'][biggest]['frames_per_s_stream_only']:,.0f}, "
+        f"framescope {tp['framescope'][biggest]['frames_per_s_stream_only']:,.0f}"
+    )
     fs = tp["framescope"]
-    print(f"  framescope file export: {fs['spans_exported']} spans exported ({fs['spans_failed']} failed), "
-          f"trace files {fs['trace_file_bytes']:,} B")
+    print(
+        f"  framescope file export: {fs['spans_exported']} spans exported ({fs['spans_failed']} failed), "
+        f"trace files {fs['trace_file_bytes']:,} B"
+    )
     if "framescope_otlp" in tp:
         fo = tp["framescope_otlp"]
-        print(f"  framescope OTLP export: {fo['spans_exported']} spans exported ({fo['spans_failed']} failed), "
-              f"receiver got {fo.get('spans_received_by_receiver')} spans")
+        print(
+            f"  framescope OTLP export: {fo['spans_exported']} spans exported ({fo['spans_failed']} failed), "
+            f"receiver got {fo.get('spans_received_by_receiver')} spans"
+        )
     print("  CrewAI exports nothing (telemetry and platform tracing off): its figures are its pipeline alone")
     lat = r["latency"]
-    print(f"  paced producer achieved {lat['crewai']['achieved_hz']:,.0f}/s on CrewAI, "
-          f"{lat['framescope']['achieved_hz']:,.0f}/s on framescope (sleep {1e6 / PACE_HZ:.0f} µs + emit)")
+    print(
+        f"  paced producer achieved {lat['crewai']['achieved_hz']:,.0f}/s on CrewAI, "
+        f"{lat['framescope']['achieved_hz']:,.0f}/s on framescope (sleep {1e6 / PACE_HZ:.0f} µs + emit)"
+    )
     cl = r["close"]
     for side in ("crewai", "framescope"):
         stopped = cl[side]["producer_stopped_after_s"]
-        print(f"  close, {side}: the run's method stopped "
-              f"{'(not within the cap)' if stopped is None else f'{stopped * 1e3:,.1f} ms'} after close() was called")
+        print(
+            f"  close, {side}: the run's method stopped "
+            f"{'(not within the cap)' if stopped is None else f'{stopped * 1e3:,.1f} ms'} after close() was called"
+        )
     sl = r["slow"]
     for side in ("crewai", "framescope"):
         s = sl[side]
-        print(f"  slow consumer, {side}: {s['tokens_produced_in_window']:,} tokens produced, "
-              f"{s['frames_consumed_in_window']:,} frames consumed in {s['window_s']:.1f} s")
+        print(
+            f"  slow consumer, {side}: {s['tokens_produced_in_window']:,} tokens produced, "
+            f"{s['frames_consumed_in_window']:,} frames consumed in {s['window_s']:.1f} s"
+        )
     for side in ("crewai", "framescope"):
-        top = ", ".join(f"{'/'.join(t['file'].split('/')[-2:])} {t['bytes'] / 1e6:.1f} MB"
-                        for t in r["memory"][side]["top_files"][:3])
+        top = ", ".join(
+            f"{'/'.join(t['file'].split('/')[-2:])} {t['bytes'] / 1e6:.1f} MB"
+            for t in r["memory"][side]["top_files"][:3]
+        )
         print(f"  kept memory, {side}, largest: {top}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes (1k/10k tokens), about a minute")
-    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")],
-                        help="token counts for frames/s, comma-separated (default 1000,10000,100000)")
+    parser.add_argument(
+        "--sizes",
+        type=lambda s: [int(x) for x in s.split(",")],
+        help="token counts for frames/s, comma-separated (default 1000,10000,100000)",
+    )
     parser.add_argument("--memory-frames", type=int, help="tokens in the kept-memory session")
-    parser.add_argument("--close-cap", type=float, default=10.0,
-                        help="longest wait for CrewAI's close() in seconds (default 10)")
+    parser.add_argument(
+        "--close-cap", type=float, default=10.0, help="longest wait for CrewAI's close() in seconds (default 10)"
+    )
     parser.add_argument("--no-otlp", action="store_true", help="skip the OTLP/HTTP export variant")
-    parser.add_argument("--crewai-venv", type=Path, default=Path(os.environ.get(VENV_ENV) or DEFAULT_VENV),
-                        help=f"venv with crewai=={CREWAI_VERSION} (created when missing; env {VENV_ENV})")
+    parser.add_argument(
+        "--crewai-venv",
+        type=Path,
+        default=Path(os.environ.get(VENV_ENV) or DEFAULT_VENV),
+        help=f"venv with crewai=={CREWAI_VERSION} (created when missing; env {VENV_ENV})",
+    )
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the raw results as JSON")
     args = parser.parse_args()
 
@@ -418,8 +529,10 @@ def main() -> None:
     report["results"] = compare(crewai_python, cfg, not args.no_otlp, log)
     report["loadavg_end"] = os.getloadavg()
     report["wall_s"] = time.perf_counter() - started
-    report["targets"] = [{"measure": r[0], "crewai": r[1], "framescope": r[2], "advantage": r[3], "target": r[4],
-                          "verdict": r[5]} for r in rows(report["results"])]
+    report["targets"] = [
+        {"measure": r[0], "crewai": r[1], "framescope": r[2], "advantage": r[3], "target": r[4], "verdict": r[5]}
+        for r in rows(report["results"])
+    ]
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))

@@ -76,8 +76,12 @@ def measure(fn: Callable[[type[Flow]], None], cls: type[Flow], iterations: int) 
             fn(cls)
         walls.append((time.perf_counter() - wall) / iterations * 1e6)
         cpus.append((time.process_time() - cpu) / iterations * 1e6)
-    return {"wall": statistics.median(walls), "wall_best": min(walls), "cpu": statistics.median(cpus),
-            "cpu_best": min(cpus)}
+    return {
+        "wall": statistics.median(walls),
+        "wall_best": min(walls),
+        "cpu": statistics.median(cpus),
+        "cpu_best": min(cpus),
+    }
 
 
 def main() -> None:
@@ -87,23 +91,33 @@ def main() -> None:
         for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED"):
             os.environ.pop(name, None)
         framescope.configure(replace=True)
-        print(f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, "
-              f"{platform.system()} {platform.release()}")
-        print(f"python {platform.python_version()}, framescope {framescope.__version__}, "
-              f"opentelemetry-sdk {version('opentelemetry-sdk')}, pydantic {version('pydantic')}")
-        print(f"{iterations} kickoffs x 5 rounds, median (best) microseconds per kickoff; traces to a local file; "
-              f"load {os.getloadavg()[0]:.2f}")
+        print(
+            f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, "
+            f"{platform.system()} {platform.release()}"
+        )
+        print(
+            f"python {platform.python_version()}, framescope {framescope.__version__}, "
+            f"opentelemetry-sdk {version('opentelemetry-sdk')}, pydantic {version('pydantic')}"
+        )
+        print(
+            f"{iterations} kickoffs x 5 rounds, median (best) microseconds per kickoff; traces to a local file; "
+            f"load {os.getloadavg()[0]:.2f}"
+        )
         for cls, label in ((Trivial, "1 method"), (ThreeSteps, "3 methods")):
             figures = {}
             for fn, how in ((plain, "kickoff()"), (streamed, "stream_events()"), (astreamed, "astream()")):
                 figures[how] = got = measure(fn, cls, iterations)
-                print(f"  {label:9} {how:16} wall {got['wall']:8.1f} us ({got['wall_best']:.1f})   "
-                      f"cpu {got['cpu']:8.1f} us ({got['cpu_best']:.1f})")
+                print(
+                    f"  {label:9} {how:16} wall {got['wall']:8.1f} us ({got['wall_best']:.1f})   "
+                    f"cpu {got['cpu']:8.1f} us ({got['cpu_best']:.1f})"
+                )
             base, streamed_run = figures["kickoff()"], figures["stream_events()"]
-            print(f"  {label:9} stream_events()/kickoff(): wall {streamed_run['wall'] / base['wall']:.2f}x "
-                  f"(best {streamed_run['wall_best'] / base['wall_best']:.2f}x), "
-                  f"cpu {streamed_run['cpu'] / base['cpu']:.2f}x "
-                  f"(best {streamed_run['cpu_best'] / base['cpu_best']:.2f}x); target <= 1.15x")
+            print(
+                f"  {label:9} stream_events()/kickoff(): wall {streamed_run['wall'] / base['wall']:.2f}x "
+                f"(best {streamed_run['wall_best'] / base['wall_best']:.2f}x), "
+                f"cpu {streamed_run['cpu'] / base['cpu']:.2f}x "
+                f"(best {streamed_run['cpu_best'] / base['cpu_best']:.2f}x); target <= 1.15x"
+            )
         print(f"load at end {os.getloadavg()[0]:.2f}")
         framescope.shutdown()
 

@@ -35,8 +35,12 @@ def _producer(count: int, pace_hz: float | None) -> int:
     from framescope.telemetry.run import emit_token, lifecycle
 
     interval = 1.0 / pace_hz if pace_hz else 0.0
-    with lifecycle("llm_call_started", {"model": "bench", "provider": "bench"}, finished="llm_call_completed",
-                   failed="llm_call_failed") as call:
+    with lifecycle(
+        "llm_call_started",
+        {"model": "bench", "provider": "bench"},
+        finished="llm_call_completed",
+        failed="llm_call_failed",
+    ) as call:
         if interval:
             # Sleep between tokens, as a producer waiting on a model's socket does (it releases the GIL).
             for i in range(count):
@@ -178,8 +182,13 @@ def main() -> None:
     results = []
     for mode in ("live", "recorded"):
         env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-        child = subprocess.run([sys.executable, __file__, "--mode", mode, "--frames", str(args.frames)],
-                               capture_output=True, text=True, env=env, check=True)
+        child = subprocess.run(
+            [sys.executable, __file__, "--mode", mode, "--frames", str(args.frames)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         results.append(json.loads(child.stdout.strip().splitlines()[-1]))
     if args.json:
         print(json.dumps({"machine": machine(), "results": results}, indent=2))
@@ -189,10 +198,14 @@ def main() -> None:
     for r in results:
         print(f"[{r['mode']}]")
         print(f"  frames/s                      {r['frames_per_s']:>12,.0f}")
-        print(f"  latency flat out p50/p99 µs   {r['latency_flat_out_us']['p50']:>8.0f} / "
-              f"{r['latency_flat_out_us']['p99']:.0f}")
-        print(f"  latency paced ({PACE_HZ:.0f}/s) p50/p99 µs {r['latency_paced_us']['p50']:>5.0f} / "
-              f"{r['latency_paced_us']['p99']:.0f}")
+        print(
+            f"  latency flat out p50/p99 µs   {r['latency_flat_out_us']['p50']:>8.0f} / "
+            f"{r['latency_flat_out_us']['p99']:.0f}"
+        )
+        print(
+            f"  latency paced ({PACE_HZ:.0f}/s) p50/p99 µs {r['latency_paced_us']['p50']:>5.0f} / "
+            f"{r['latency_paced_us']['p99']:.0f}"
+        )
         if "otlp_protobuf_bytes_per_token_frame" in r:
             print(f"  bytes/token frame (protobuf)  {r['otlp_protobuf_bytes_per_token_frame']:>12.1f}")
             print(f"  bytes/token frame (OTLP/JSON) {r['otlp_json_bytes_per_token_frame']:>12.1f}")

@@ -75,8 +75,13 @@ def main() -> None:
 
     trace_dir = tempfile.mkdtemp(prefix="framescope-bench-")
     os.environ["FRAMESCOPE_TRACE_FILE"] = str(Path(trace_dir) / "traces.jsonl")
-    for name in ("OTEL_SDK_DISABLED", "OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
-                 "OPENAI_BASE_URL", "OPENAI_API_KEY"):
+    for name in (
+        "OTEL_SDK_DISABLED",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+    ):
         os.environ.pop(name, None)
 
     import openai
@@ -94,7 +99,10 @@ def main() -> None:
         def raw() -> int:
             count = 0
             stream = client.chat.completions.create(
-                model="bench", messages=MESSAGES, stream=True, stream_options={"include_usage": True}  # type: ignore[arg-type]
+                model="bench",
+                messages=MESSAGES,
+                stream=True,
+                stream_options={"include_usage": True},  # type: ignore[arg-type]
             )
             for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
@@ -122,13 +130,16 @@ def main() -> None:
             proc.stdin.close()
         proc.wait(timeout=10)
 
-    print(f"machine : {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, "
-          f"{platform.system()} {platform.release()}")
-    print(f"versions: python {platform.python_version()}, openai {metadata.version('openai')}, "
-          f"opentelemetry-sdk {metadata.version('opentelemetry-sdk')}, httpx {metadata.version('httpx')}, "
-          f"framescope {framescope.__version__}")
-    print(f"run     : {args.tokens} tokens per answer, {args.rounds} rounds, median; OTel recording on, "
-          "file exporter")
+    print(
+        f"machine : {platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs, "
+        f"{platform.system()} {platform.release()}"
+    )
+    print(
+        f"versions: python {platform.python_version()}, openai {metadata.version('openai')}, "
+        f"opentelemetry-sdk {metadata.version('opentelemetry-sdk')}, httpx {metadata.version('httpx')}, "
+        f"framescope {framescope.__version__}"
+    )
+    print(f"run     : {args.tokens} tokens per answer, {args.rounds} rounds, median; OTel recording on, file exporter")
     per_token: dict[str, float] = {}
     for name, runs in results.items():
         counts = {count for _, _, count in runs}

@@ -45,8 +45,9 @@ def tokens_run(n: int) -> None:
 
 def mixed_run(n: int) -> None:
     for i in range(n // 10):
-        with lifecycle("tool_usage_started", {"tool_name": "t", "i": i}, finished="tool_usage_finished",
-                       failed="tool_usage_error"):
+        with lifecycle(
+            "tool_usage_started", {"tool_name": "t", "i": i}, finished="tool_usage_finished", failed="tool_usage_error"
+        ):
             emit("progress", {"i": i})
         for j in range(7):
             emit_token("llm_stream_chunk", f" t{j}")
@@ -105,8 +106,10 @@ def main() -> None:
 
     print(f"python {sys.version.split()[0]}, orjson {version('orjson')}, {os.cpu_count()} cpus, best of {args.runs}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'variant':<8} {'frames':>8} {'file MB':>8} {'parse ms':>9} {'decode ms':>10} "
-          f"{'iterate ms':>11} {'total ms':>9} {'frames/s':>10}")
+    print(
+        f"{'variant':<8} {'frames':>8} {'file MB':>8} {'parse ms':>9} {'decode ms':>10} "
+        f"{'iterate ms':>11} {'total ms':>9} {'frames/s':>10}"
+    )
     sys.stdout.flush()
     passed = sys.argv[1:]
     for variant in VARIANTS:
@@ -131,8 +134,10 @@ def measure(variant: str, args: argparse.Namespace) -> None:
         del records, runs, run  # the total is what a process replaying the file sees: nothing else held
         gc.collect()
         total = best_of(args.runs, lambda: sum(1 for _ in replay.from_file(path)))
-        print(f"{variant:<8} {count:>8,} {len(data) / 1e6:>8.2f} {parse * 1e3:>9.1f} {decode * 1e3:>10.1f} "
-              f"{iterate * 1e3:>11.1f} {total * 1e3:>9.1f} {count / total:>10,.0f}")
+        print(
+            f"{variant:<8} {count:>8,} {len(data) / 1e6:>8.2f} {parse * 1e3:>9.1f} {decode * 1e3:>10.1f} "
+            f"{iterate * 1e3:>11.1f} {total * 1e3:>9.1f} {count / total:>10,.0f}"
+        )
         if args.protobuf:
             took = best_of(args.runs, lambda: _paused(parse_trace_document, proto))
             print(f"{'':<8} {'':>8} {len(proto) / 1e6:>8.2f} {took * 1e3:>9.1f}  <- as OTLP protobuf")

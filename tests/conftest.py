@@ -79,7 +79,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if changed:
         session.config.get_terminal_writer().line(
             f"ERROR: the tests wrote to the user's files: {', '.join(changed)}; a test is missing an isolated "
-            "trace file or store (see the _isolated_user_files fixture)", red=True,
+            "trace file or store (see the _isolated_user_files fixture)",
+            red=True,
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -85,8 +85,10 @@ def framescope_metric_names() -> set[str]:
 
 
 def known_metric_names() -> set[str]:
-    return framescope_metric_names() | collector_spanmetric_names(full_collector_config()) | (
-        TEMPO_SPANMETRICS | COLLECTOR_TELEMETRY
+    return (
+        framescope_metric_names()
+        | collector_spanmetric_names(full_collector_config())
+        | (TEMPO_SPANMETRICS | COLLECTOR_TELEMETRY)
     )
 
 
@@ -95,7 +97,10 @@ def known_metric_names() -> set[str]:
 
 def test_there_is_something_to_check() -> None:
     assert {p.name for p in COLLECTOR_CONFIGS} >= {
-        "otelcol.yaml", "otelcol.jaeger-only.yaml", "otelcol.tempo-only.yaml"}
+        "otelcol.yaml",
+        "otelcol.jaeger-only.yaml",
+        "otelcol.tempo-only.yaml",
+    }
     assert len(DASHBOARDS) >= 2
     assert (CONFIG_DIR / "compose.yaml").is_file()
 
@@ -120,8 +125,9 @@ def _component_type(component_id: str) -> str:
 @pytest.mark.parametrize("path", COLLECTOR_CONFIGS, ids=lambda p: p.name)
 def test_collector_pipelines_reference_defined_components(path: Path) -> None:
     cfg = load_yaml(path)
-    defined = {kind: set(cfg.get(kind) or {}) for kind in
-               ("receivers", "processors", "exporters", "connectors", "extensions")}
+    defined = {
+        kind: set(cfg.get(kind) or {}) for kind in ("receivers", "processors", "exporters", "connectors", "extensions")
+    }
     service = cfg["service"]
     assert set(service.get("extensions", [])) <= defined["extensions"]
     pipelines = service["pipelines"]
@@ -132,8 +138,10 @@ def test_collector_pipelines_reference_defined_components(path: Path) -> None:
     for name, pipeline in pipelines.items():
         assert _component_type(name) in {"traces", "metrics", "logs"}, name
         receivers, processors, exporters = (
-            pipeline.get("receivers", []), pipeline.get("processors", []),
-            pipeline.get("exporters", []))
+            pipeline.get("receivers", []),
+            pipeline.get("processors", []),
+            pipeline.get("exporters", []),
+        )
         assert receivers and exporters, f"{name} needs receivers and exporters"
         for r in receivers:
             assert r in defined["receivers"] | defined["connectors"], f"{name}: receiver {r}"
@@ -142,14 +150,16 @@ def test_collector_pipelines_reference_defined_components(path: Path) -> None:
         for e in exporters:
             assert e in defined["exporters"] | defined["connectors"], f"{name}: exporter {e}"
         assert processors and _component_type(processors[0]) == "memory_limiter", (
-            f"{name}: memory_limiter must come first")
+            f"{name}: memory_limiter must come first"
+        )
         assert any(_component_type(p) == "batch" for p in processors), f"{name}: no batch"
         used_as_exporter |= set(exporters) & defined["connectors"]
         used_as_receiver |= set(receivers) & defined["connectors"]
         used |= set(receivers) | set(processors) | set(exporters)
     for connector in defined["connectors"]:
         assert connector in used_as_exporter and connector in used_as_receiver, (
-            f"connector {connector} must be an exporter of one pipeline and a receiver of another")
+            f"connector {connector} must be an exporter of one pipeline and a receiver of another"
+        )
     unused = (defined["receivers"] | defined["processors"] | defined["exporters"]) - used
     assert not unused, f"defined but unused: {unused}"
 
@@ -164,16 +174,22 @@ def test_collector_uses_current_exporter_names_and_standard_ports(path: Path) ->
     assert protocols["grpc"]["endpoint"].endswith(":4317")
     assert protocols["http"]["endpoint"].endswith(":4318")
     # framescope's own metrics have a pipeline in every variant
-    metrics_pipelines = [p for n, p in cfg["service"]["pipelines"].items()
-                         if _component_type(n) == "metrics" and "otlp" in p["receivers"]]
+    metrics_pipelines = [
+        p
+        for n, p in cfg["service"]["pipelines"].items()
+        if _component_type(n) == "metrics" and "otlp" in p["receivers"]
+    ]
     assert metrics_pipelines
 
 
 def test_variants_send_traces_where_they_say() -> None:
     def trace_targets(name: str) -> set[str]:
         cfg = load_yaml(CONFIG_DIR / name)
-        return {cfg["exporters"][e]["endpoint"] for e in cfg["service"]["pipelines"]["traces"][
-            "exporters"] if e in cfg["exporters"]}
+        return {
+            cfg["exporters"][e]["endpoint"]
+            for e in cfg["service"]["pipelines"]["traces"]["exporters"]
+            if e in cfg["exporters"]
+        }
 
     assert trace_targets("otelcol.yaml") == {"jaeger:4317", "tempo:4317"}
     assert trace_targets("otelcol.jaeger-only.yaml") == {"jaeger:4317"}
@@ -229,8 +245,7 @@ def test_collector_exporters_point_at_compose_services() -> None:
 
 def test_prometheus_scrapes_the_collector_exporter() -> None:
     prom = load_yaml(CONFIG_DIR / "prometheus.yml")
-    targets = {t for job in prom["scrape_configs"] for sc in job["static_configs"]
-               for t in sc["targets"]}
+    targets = {t for job in prom["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
     port = full_collector_config()["exporters"]["prometheus"]["endpoint"].rsplit(":", 1)[1]
     assert f"otel-collector:{port}" in targets
     command = _compose()["services"]["prometheus"]["command"]
@@ -266,8 +281,7 @@ def test_dashboard_provider_points_at_the_mounted_dashboards() -> None:
     [provider_file] = (CONFIG_DIR / "grafana" / "provisioning" / "dashboards").glob("*.yaml")
     [provider] = load_yaml(provider_file)["providers"]
     grafana_volumes = _compose()["services"]["grafana"]["volumes"]
-    mounts = dict(v.rsplit(":", 2)[:2] if v.count(":") == 2 else v.split(":") for v in
-                  grafana_volumes)
+    mounts = dict(v.rsplit(":", 2)[:2] if v.count(":") == 2 else v.split(":") for v in grafana_volumes)
     assert mounts["../dashboards"] == provider["options"]["path"]
     assert (CONFIG_DIR / "../dashboards").resolve() == DASHBOARD_DIR
 
@@ -306,9 +320,33 @@ def test_every_panel_datasource_is_provisioned(path: Path) -> None:
 
 
 PROMQL_WORDS = {
-    "sum", "avg", "min", "max", "count", "rate", "irate", "increase", "histogram_quantile",
-    "by", "without", "or", "and", "unless", "on", "ignoring", "group_left", "group_right",
-    "topk", "bottomk", "clamp_min", "clamp_max", "abs", "vector", "scalar", "offset", "bool",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "rate",
+    "irate",
+    "increase",
+    "histogram_quantile",
+    "by",
+    "without",
+    "or",
+    "and",
+    "unless",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "topk",
+    "bottomk",
+    "clamp_min",
+    "clamp_max",
+    "abs",
+    "vector",
+    "scalar",
+    "offset",
+    "bool",
 }
 
 
@@ -354,8 +392,7 @@ def test_dashboards_query_only_metrics_that_exist() -> None:
         assert not unknown, f"{dashboard} / {title}: unknown metrics {unknown}"
         used |= names
     # every framescope instrument is on a dashboard
-    missing = {spec.name for spec in METRIC_NAMES
-               if not set(prometheus_names(spec.name, spec.kind, spec.unit)) & used}
+    missing = {spec.name for spec in METRIC_NAMES if not set(prometheus_names(spec.name, spec.kind, spec.unit)) & used}
     assert not missing, f"framescope metrics on no dashboard: {missing}"
 
 
@@ -364,11 +401,12 @@ def test_span_metric_queries_cover_both_namings_with_matching_labels() -> None:
     cfg = full_collector_config()
     collector_names = collector_spanmetric_names(cfg)
     collector_labels = COLLECTOR_INTRINSIC_LABELS | {
-        d["name"].replace(".", "_") for d in cfg["connectors"]["span_metrics"]["dimensions"]}
+        d["name"].replace(".", "_") for d in cfg["connectors"]["span_metrics"]["dimensions"]
+    }
     tempo = load_yaml(CONFIG_DIR / "tempo.yaml")
     tempo_labels = TEMPO_INTRINSIC_LABELS | {
-        d.replace(".", "_") for d in tempo["metrics_generator"]["processor"]["span_metrics"][
-            "dimensions"]}
+        d.replace(".", "_") for d in tempo["metrics_generator"]["processor"]["span_metrics"]["dimensions"]
+    }
     checked = 0
     for dashboard, title, expr in _prom_exprs():
         names = promql_metric_names(expr)
@@ -376,22 +414,34 @@ def test_span_metric_queries_cover_both_namings_with_matching_labels() -> None:
             continue
         checked += 1
         assert names & collector_names and names & TEMPO_SPANMETRICS, (
-            f"{dashboard} / {title}: reads only one span-metric naming")
+            f"{dashboard} / {title}: reads only one span-metric naming"
+        )
         collector_part, _, tempo_part = expr.partition(" or ")
         assert promql_metric_names(collector_part) <= collector_names
         assert promql_metric_names(tempo_part) <= TEMPO_SPANMETRICS
         assert promql_labels(collector_part) <= collector_labels, (
-            f"{dashboard} / {title}: {promql_labels(collector_part) - collector_labels}")
+            f"{dashboard} / {title}: {promql_labels(collector_part) - collector_labels}"
+        )
         assert promql_labels(tempo_part) <= tempo_labels, (
-            f"{dashboard} / {title}: {promql_labels(tempo_part) - tempo_labels}")
+            f"{dashboard} / {title}: {promql_labels(tempo_part) - tempo_labels}"
+        )
     assert checked >= 4
 
 
 def test_framescope_metric_queries_use_labels_framescope_sets() -> None:
     allowed = {
-        "le", "service_name", "framescope_channel", "framescope_frame_type", "reason",
-        "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
-        "gen_ai_token_type", "gen_ai_tool_name", "error_type", "gen_ai_workflow_name",
+        "le",
+        "service_name",
+        "framescope_channel",
+        "framescope_frame_type",
+        "reason",
+        "gen_ai_operation_name",
+        "gen_ai_provider_name",
+        "gen_ai_request_model",
+        "gen_ai_token_type",
+        "gen_ai_tool_name",
+        "error_type",
+        "gen_ai_workflow_name",
     }
     ours = framescope_metric_names()
     for dashboard, title, expr in _prom_exprs():
@@ -400,12 +450,23 @@ def test_framescope_metric_queries_use_labels_framescope_sets() -> None:
 
 
 def test_traceql_panels_use_framescope_span_vocabulary() -> None:
-    queries = [t["query"] for path in DASHBOARDS for p in _panels(load_json(path))
-               for t in p.get("targets", []) if t.get("queryType") == "traceql"]
+    queries = [
+        t["query"]
+        for path in DASHBOARDS
+        for p in _panels(load_json(path))
+        for t in p.get("targets", [])
+        if t.get("queryType") == "traceql"
+    ]
     assert queries
     joined = " ".join(queries)
-    for needle in ('"invoke_workflow.*"', "span.framescope.flow.name", '"conversation_turn"',
-                   "span.gen_ai.conversation.id", "span.framescope.run.id", '"execute_tool.*"'):
+    for needle in (
+        '"invoke_workflow.*"',
+        "span.framescope.flow.name",
+        '"conversation_turn"',
+        "span.gen_ai.conversation.id",
+        "span.framescope.run.id",
+        '"execute_tool.*"',
+    ):
         assert needle in joined, needle
     for query in queries:
         assert query.count("{") == query.count("}"), query

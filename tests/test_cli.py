@@ -14,8 +14,9 @@ from framescope.telemetry.run import emit_token
 
 def recorded_run(trace_file):
     def run() -> str:
-        with lifecycle("llm_call_started", {"model": "m"}, finished="llm_call_completed",
-                       failed="llm_call_failed") as call:
+        with lifecycle(
+            "llm_call_started", {"model": "m"}, finished="llm_call_completed", failed="llm_call_failed"
+        ) as call:
             for word in ("hello ", "world"):
                 emit_token("llm_stream_chunk", word)
             call.data["result"] = "hello world"

@@ -34,8 +34,9 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-payloads = st.dictionaries(st.text(max_size=10).filter(lambda k: k.lower() not in {"api_key", "password"}),
-                           json_values, max_size=4)
+payloads = st.dictionaries(
+    st.text(max_size=10).filter(lambda k: k.lower() not in {"api_key", "password"}), json_values, max_size=4
+)
 event_types = st.sampled_from(
     ["my_event", "tool_usage_started", "flow_routed", "conversation_message_added", "run_started", "überevent"]
 ) | st.text(min_size=1, max_size=12)
@@ -49,11 +50,21 @@ class Boom(Exception):
 ops = st.deferred(
     lambda: st.one_of(
         st.tuples(st.just("event"), event_types, payloads, namespaces),
-        st.tuples(st.just("tokens"), st.sampled_from(["llm_stream_chunk", "llm_thinking_chunk"]),
-                  st.lists(st.text(max_size=5), min_size=1, max_size=30)),
-        st.tuples(st.just("life"), st.sampled_from(["flow_started", "method_execution_started",
-                                                    "llm_call_started", "tool_usage_started", "step_started"]),
-                  payloads, namespaces, st.lists(ops, max_size=4), st.booleans()),
+        st.tuples(
+            st.just("tokens"),
+            st.sampled_from(["llm_stream_chunk", "llm_thinking_chunk"]),
+            st.lists(st.text(max_size=5), min_size=1, max_size=30),
+        ),
+        st.tuples(
+            st.just("life"),
+            st.sampled_from(
+                ["flow_started", "method_execution_started", "llm_call_started", "tool_usage_started", "step_started"]
+            ),
+            payloads,
+            namespaces,
+            st.lists(ops, max_size=4),
+            st.booleans(),
+        ),
     )
 )
 programs = st.lists(ops, min_size=1, max_size=6)
@@ -69,8 +80,9 @@ def execute(program: list[Any]) -> str:
         else:
             _, started, data, namespace, body, fails = op
             try:
-                with lifecycle(started, data, finished="step_finished", failed="step_failed",
-                               namespace=namespace) as handle:
+                with lifecycle(
+                    started, data, finished="step_finished", failed="step_failed", namespace=namespace
+                ) as handle:
                     execute(body)
                     handle.data["result"] = len(body)
                     if fails:
@@ -112,20 +124,23 @@ def test_random_runs_round_trip_through_the_trace_file(trace_file, program):
 # -- arbitrary frames straight through the recorder (every override path) ---------------------
 
 timestamps = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
     timezones=st.sampled_from([UTC, timezone(timedelta(hours=9)), timezone(timedelta(hours=-3, minutes=-30))]),
 )
-frame_fields = st.fixed_dictionaries({
-    "id": st.text(min_size=1, max_size=12),
-    "seq": st.none() | st.integers(min_value=-5, max_value=10**12),
-    "type": st.text(min_size=1, max_size=12),
-    "channel": st.sampled_from(CHANNELS),
-    "namespace": st.lists(st.text(max_size=5), max_size=3),
-    "timestamp": timestamps,
-    "parent_id": st.none() | st.text(max_size=8),
-    "previous_id": st.none() | st.text(max_size=8),
-    "data": payloads,
-})
+frame_fields = st.fixed_dictionaries(
+    {
+        "id": st.text(min_size=1, max_size=12),
+        "seq": st.none() | st.integers(min_value=-5, max_value=10**12),
+        "type": st.text(min_size=1, max_size=12),
+        "channel": st.sampled_from(CHANNELS),
+        "namespace": st.lists(st.text(max_size=5), max_size=3),
+        "timestamp": timestamps,
+        "parent_id": st.none() | st.text(max_size=8),
+        "previous_id": st.none() | st.text(max_size=8),
+        "data": payloads,
+    }
+)
 
 
 @settings(deadline=None, max_examples=60)
@@ -165,8 +180,12 @@ def test_arbitrary_frames_round_trip_through_the_recorder(fields):
 
 
 def long_answer(tokens: int) -> str:
-    with lifecycle("llm_call_started", {"model": "m", "provider": "scripted"}, finished="llm_call_completed",
-                   failed="llm_call_failed") as call:
+    with lifecycle(
+        "llm_call_started",
+        {"model": "m", "provider": "scripted"},
+        finished="llm_call_completed",
+        failed="llm_call_failed",
+    ) as call:
         for i in range(tokens):
             emit_token("llm_stream_chunk", f"w{i % 100} ")
         call.data.update(result="...", finish_reason="stop", usage={"input_tokens": 3, "output_tokens": tokens})
@@ -247,8 +266,12 @@ def test_spans_follow_the_frame_tree_and_links_say_previous_frame(memory_traces)
     def two_steps() -> None:
         with lifecycle("flow_started", {"flow_name": "Steps"}, finished="flow_finished", failed="flow_failed"):
             for name in ("a", "b"):
-                with lifecycle("method_execution_started", {"method_name": name, "flow_name": "Steps"},
-                               finished="method_execution_finished", failed="method_execution_failed"):
+                with lifecycle(
+                    "method_execution_started",
+                    {"method_name": name, "flow_name": "Steps"},
+                    finished="method_execution_finished",
+                    failed="method_execution_failed",
+                ):
                     pass
 
     with stream_call(two_steps) as stream:
@@ -264,8 +287,9 @@ def test_spans_follow_the_frame_tree_and_links_say_previous_frame(memory_traces)
 
 def test_failed_lifecycle_marks_the_span_and_records_the_exception(memory_traces):
     def failing() -> None:
-        with lifecycle("tool_usage_started", {"tool_name": "t"}, finished="tool_usage_finished",
-                       failed="tool_usage_error"):
+        with lifecycle(
+            "tool_usage_started", {"tool_name": "t"}, finished="tool_usage_finished", failed="tool_usage_error"
+        ):
             raise ValueError("bad input")
 
     with pytest.raises(ValueError), stream_call(failing) as stream:

@@ -79,8 +79,9 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
             server._next_behaviour = next_behaviour  # type: ignore[method-assign]
             yield Backend(
                 "openai",
-                lambda **kw: LLM("openai/test-model", base_url=server.base_url, api_key=KEY, max_retries=0,
-                                 timeout=5.0, **kw),
+                lambda **kw: LLM(
+                    "openai/test-model", base_url=server.base_url, api_key=KEY, max_retries=0, timeout=5.0, **kw
+                ),
                 lambda text: re.findall(r"\s*\S+|\s+", text),
                 lambda: [r.json["messages"] for r in server.requests],
                 lambda: server.enqueue(status=500),
@@ -97,8 +98,9 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         return f"Echo: {[m for m in messages if m['role'] == 'user'][-1]['content']}"
 
     register_script("chat", rule)
-    yield Backend("scripted", lambda **kw: LLM("scripted/chat", **kw), tokenize, lambda: seen,
-                  lambda: failing.append(True))
+    yield Backend(
+        "scripted", lambda **kw: LLM("scripted/chat", **kw), tokenize, lambda: seen, lambda: failing.append(True)
+    )
 
 
 def chat_flow(llm: LLM | str | None, **config: Any) -> type[Flow[ConversationState]]:
@@ -137,7 +139,7 @@ def test_the_seed_sample_runs_unchanged(monkeypatch: pytest.MonkeyPatch, capsys,
     with OpenAICompatibleServer(reply="I can answer questions about framescope.") as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
-        sample = '''
+        sample = """
 from framescope import Flow
 from framescope.experimental.conversational import ConversationConfig, ConversationState
 
@@ -156,7 +158,7 @@ with stream:
             print(frame.content, end="", flush=True)
 
 reply = stream.result
-'''
+"""
         scope: dict[str, Any] = {}
         exec(compile(sample, "seed-sample", "exec"), scope)
     assert scope["reply"] == "I can answer questions about framescope."
@@ -164,8 +166,7 @@ reply = stream.result
     sent = server.requests[-1].json
     assert sent["model"] == "gpt-4o-mini" and sent["stream"] is True
     assert sent["messages"] == [{"role": "user", "content": "What can you help me with?"}]
-    assert [m.content for m in scope["flow"].transcript("session-1")] == [
-        "What can you help me with?", scope["reply"]]
+    assert [m.content for m in scope["flow"].transcript("session-1")] == ["What can you help me with?", scope["reply"]]
 
 
 # ====================================================================== one turn
@@ -190,7 +191,9 @@ def test_a_turn_streams_lifecycle_transcript_and_tokens_in_order(backend: Backen
     assert closing.data["result"] == result and closing.data["turn"] == 1 and closing.data["route"] == "reply"
     added = [f for f in frames if f.type == "conversation_message_added"]
     assert [(f.channel, f.data["role"], f.data["content"]) for f in added] == [
-        ("messages", "user", "Hello there"), ("messages", "assistant", result)]
+        ("messages", "user", "Hello there"),
+        ("messages", "assistant", result),
+    ]
     chunks = [f for f in frames if f.type == "llm_stream_chunk"]
     assert all(f.channel == "llm" for f in chunks)
     assert [f.content for f in chunks] == backend.split(result)
@@ -244,7 +247,11 @@ def test_turns_of_a_session_share_one_transcript_and_sessions_are_apart(backend:
     # the transcript was this process's own: nothing is reported as loaded from the store
     assert "conversation_transcript_loaded" not in types_of(frames)
     assert [(m.role, m.content, m.turn) for m in flow.transcript("a")] == [
-        ("user", "First", 1), ("assistant", "Echo: First", 1), ("user", "Second", 2), ("assistant", "Echo: Second", 2)]
+        ("user", "First", 1),
+        ("assistant", "Echo: First", 1),
+        ("user", "Second", 2),
+        ("assistant", "Echo: Second", 2),
+    ]
     assert [m.content for m in flow.transcript("b")] == ["Other", "Echo: Other"]
 
 
@@ -253,7 +260,10 @@ def test_max_history_trims_what_the_model_reads_not_the_transcript(backend: Back
     for text in ("1", "2", "3"):
         flow.turn(text, session_id="s")
     assert backend.sent()[-1] == [
-        {"role": "user", "content": "2"}, {"role": "assistant", "content": "Echo: 2"}, {"role": "user", "content": "3"}]
+        {"role": "user", "content": "2"},
+        {"role": "assistant", "content": "Echo: 2"},
+        {"role": "user", "content": "3"},
+    ]
     assert len(flow.transcript("s")) == 6
 
 
@@ -263,8 +273,10 @@ def test_two_flow_instances_on_one_store_see_each_others_turns(backend: Backend,
     second = chat_flow(backend.llm(), store=store)()
     first.turn("From first", session_id="s")
     frames, _, _ = consume(second.stream_turn("From second", session_id="s"))
-    assert backend.sent()[-1][:2] == [{"role": "user", "content": "From first"},
-                                      {"role": "assistant", "content": "Echo: From first"}]
+    assert backend.sent()[-1][:2] == [
+        {"role": "user", "content": "From first"},
+        {"role": "assistant", "content": "Echo: From first"},
+    ]
     assert frames[0].data["turn"] == 2
 
 
@@ -430,8 +442,10 @@ def test_a_failure_inside_a_turn_is_a_failed_turn_frame_and_the_transcript_stays
     assert flow.turn("After", session_id="s") == "Echo: After"
     # the model never reads the failed turn's question without an answer
     assert backend.sent()[-1] == [
-        {"role": "user", "content": "Before"}, {"role": "assistant", "content": "Echo: Before"},
-        {"role": "user", "content": "After"}]
+        {"role": "user", "content": "Before"},
+        {"role": "assistant", "content": "Echo: Before"},
+        {"role": "user", "content": "After"},
+    ]
     store = type(flow)._framescope_conversation.resolved_store()
     assert [(t.turn, t.status) for t in store.turns("s")] == [(1, "finished"), (2, "failed"), (3, "finished")]
     assert [(n, status, m.content) for n, status, m in store.unfinished("s")] == [(2, "failed", "Breaks")]
@@ -469,8 +483,9 @@ def test_closing_the_stream_mid_turn_cancels_it_and_keeps_the_transcript() -> No
         ("Hi", "a\nb", ConversationInputError, "printable"),
     ],
 )
-def test_bad_input_is_refused_before_any_run(message: Any, session_id: Any, error: type[Exception], match: str,
-                                             memory_traces) -> None:
+def test_bad_input_is_refused_before_any_run(
+    message: Any, session_id: Any, error: type[Exception], match: str, memory_traces
+) -> None:
     flow = chat_flow("scripted/echo")()
     for call in (flow.stream_turn, flow.astream_turn, flow.turn):
         with pytest.raises(error, match=match):
@@ -489,17 +504,23 @@ def test_resume_only_calls_refuse_an_unknown_session() -> None:
 
 def test_bad_definitions_say_what_to_change() -> None:
     with pytest.raises(ConversationDefinitionError, match="conversational = True"):
+
         @ConversationConfig(llm="scripted/echo")
         class NotMarked(Flow[ConversationState]):
             pass
+
     with pytest.raises(ConversationDefinitionError, match=r"Flow\[ConversationState\]"):
+
         @ConversationConfig(llm="scripted/echo")
         class WrongState(Flow[dict]):  # type: ignore[type-arg]
             conversational = True
+
     with pytest.raises(ConversationDefinitionError, match="can answer nothing"):
+
         @ConversationConfig()
         class Mute(Flow[ConversationState]):
             conversational = True
+
     with pytest.raises(ConversationDefinitionError, match="trace_scope"):
         ConversationConfig(llm="scripted/echo", trace_scope="forever")  # type: ignore[arg-type]
 
@@ -568,9 +589,11 @@ def test_every_turn_carries_the_conversation_id_and_the_trace_scope_holds(scope:
         assert len({s.trace_id for s in turn_spans}) == 4
         for earlier, later in ((first, second), (second, third)):
             assert later.parent_span_id is None
-            assert [(link.span_id, link.attributes["framescope.link.relation"]) for link in later.links
-                    if link.attributes.get("framescope.link.relation") == "previous_turn"] == [
-                        (earlier.span_id, "previous_turn")]
+            assert [
+                (link.span_id, link.attributes["framescope.link.relation"])
+                for link in later.links
+                if link.attributes.get("framescope.link.relation") == "previous_turn"
+            ] == [(earlier.span_id, "previous_turn")]
 
 
 def test_defer_trace_finalization_means_one_trace_per_session(memory_traces) -> None:
@@ -606,7 +629,8 @@ def test_a_whole_conversation_replays_exactly_in_order(scope: str, backend: Back
     assert [t.status for t in replayed.turns] == ["finished", "finished", "failed", "finished"]
     assert replayed.replies == ["Echo: First", "Echo: Second", None, "Echo: Fourth"]
     assert [(m["role"], m["content"]) for m in replayed.transcript()] == [
-        (m.role, m.content) for m in flow.transcript("conv")]
+        (m.role, m.content) for m in flow.transcript("conv")
+    ]
     with replayed.session() as session:
         assert list(session.events) == replayed.frames
     assert session.result == "Echo: Fourth"

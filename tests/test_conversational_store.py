@@ -68,8 +68,9 @@ def python(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     script = tmp_path / "conversation_process.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(PLUGIN), "OTEL_SDK_DISABLED": "true"}
-    return subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def run_next(tmp_path: Path, store: Path, message: str) -> dict[str, Any]:
@@ -101,8 +102,12 @@ def test_a_new_process_reads_the_transcript_and_reports_it_loaded(tmp_path: Path
     store = tmp_path / "conversations.sqlite3"
     kill_after(python(tmp_path, str(store), "turns", "hello", "again"), ["done hello", "done again"])
     result = run_next(tmp_path, store, "third")
-    assert result["before"] == [["user", "hello", 1], ["assistant", "You said: hello", 1],
-                                ["user", "again", 2], ["assistant", "You said: again", 2]]
+    assert result["before"] == [
+        ["user", "hello", 1],
+        ["assistant", "You said: hello", 1],
+        ["user", "again", 2],
+        ["assistant", "You said: again", 2],
+    ]
     assert result["reply"] == "You said: third"
     types = [t for t, _ in result["frames"]]
     assert types[:3] == ["conversation_turn_started", "conversation_transcript_loaded", "conversation_message_added"]
@@ -138,7 +143,10 @@ def test_sigkill_mid_turn_keeps_the_question_out_of_the_transcript_and_reports_i
     started = next(data for t, data in result["frames"] if t == "llm_call_started")
     assert [m["content"] for m in started["messages"]] == ["first", "You said: first", "next question"]
     assert rows(store, "SELECT turn, status FROM turns ORDER BY turn") == [
-        (1, "finished"), (2, "interrupted"), (3, "finished")]
+        (1, "finished"),
+        (2, "interrupted"),
+        (3, "finished"),
+    ]
     assert rows(store, "SELECT COUNT(*) FROM messages WHERE turn = 2") == [(1,)]  # the question is kept, unanswered
     assert rows(store, "PRAGMA integrity_check") == [("ok",)]
 

@@ -22,6 +22,7 @@ from support import framescope_scenarios as fs
 
 pytestmark = [pytest.mark.crewai, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
+
 @pytest.fixture(autouse=True)
 def _isolated(memory_traces: Any) -> None:
     """framescope's runs here record into memory, never into a trace file in the working folder."""

@@ -33,8 +33,9 @@ def test_the_readme_sample_runs_as_written(tmp_path):
     script.write_text(sample)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_", "OPENAI_"))}
     env["PYTHONPATH"] = str(DOCS.parent / "plugin")
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert "tool_usage_started" in result.stdout and "You said: Summarise" in result.stdout
 
@@ -66,6 +67,7 @@ def test_every_python_block_of_the_docs_runs_as_written_offline(tmp_path, name, 
     script.write_text(code)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_", "OPENAI_"))}
     env["PYTHONPATH"] = str(DOCS.parent / "plugin")
-    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, f"{name} block {number} fails as written:\n{code}\n{result.stderr[-3000:]}"

@@ -39,8 +39,9 @@ def test_core_without_openai_and_httpx(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_", "OPENAI_"))}
     env["PYTHONPATH"] = PLUGIN
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "OK"
 
@@ -66,7 +67,8 @@ def test_grpc_protocol_without_the_grpc_extra_names_the_extra(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "FRAMESCOPE_", "OPENAI_"))}
     env["PYTHONPATH"] = PLUGIN
     env["FRAMESCOPE_TRACE_FILE"] = str(tmp_path / "traces.jsonl")
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "OK"

@@ -31,8 +31,12 @@ PLUGIN = str(Path(__file__).resolve().parents[1] / "plugin")
 def many_spans(count: int) -> int:
     with lifecycle("flow_started", {"flow_name": "Many"}, finished="flow_finished", failed="flow_failed"):
         for i in range(count):
-            with lifecycle("method_execution_started", {"method_name": f"m{i}"},
-                           finished="method_execution_finished", failed="method_execution_failed"):
+            with lifecycle(
+                "method_execution_started",
+                {"method_name": f"m{i}"},
+                finished="method_execution_finished",
+                failed="method_execution_failed",
+            ):
                 emit_token("llm_stream_chunk", "x")
     return count
 
@@ -60,8 +64,9 @@ def test_a_full_export_queue_is_counted_summarised_and_metered(monkeypatch, capl
     monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "16")
     monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16")
     with OtlpHttpReceiver(delay_s=1.0) as receiver:
-        runtime = framescope.configure(endpoint=receiver.endpoint, exporter="otlp", replace=True,
-                                       metrics_export_interval_ms=100)
+        runtime = framescope.configure(
+            endpoint=receiver.endpoint, exporter="otlp", replace=True, metrics_export_interval_ms=100
+        )
         try:
             with caplog.at_level(logging.WARNING, logger="framescope.export"), stream_call(many_spans, 300) as stream:
                 frames = list(stream)

@@ -152,7 +152,10 @@ def test_seed_flow_sample_runs_unchanged(trace_file, capsys):
     assert result == "done"
     live = stream.frames
     assert [f.type for f in live] == [
-        "flow_started", "method_execution_started", "method_execution_finished", "flow_finished",
+        "flow_started",
+        "method_execution_started",
+        "method_execution_finished",
+        "flow_finished",
     ]
     assert all(f.channel == "flow" for f in live)
     assert live[0].data == {"flow_name": "ReportFlow", "inputs": {}}
@@ -260,8 +263,13 @@ def test_router_conditions_state_tools_and_custom_events_stream_and_replay(trace
     assert started.index("publish") == len(started) - 1
     assert run.frames[0].data["inputs"] == {"topic": "tracing agent runs"}
     (routed,) = run.of("flow_routed")
-    assert routed.data == {"flow_name": "RichFlow", "method_name": "triage", "label": "long",
-                           "listeners": ["summarize"], "handled": True}
+    assert routed.data == {
+        "flow_name": "RichFlow",
+        "method_name": "triage",
+        "label": "long",
+        "listeners": ["summarize"],
+        "handled": True,
+    }
     assert routed.channel == "flow"
     triage_start = run.of("method_execution_started", method_name="triage")[0]
     assert routed.parent_id == triage_start.id
@@ -400,8 +408,7 @@ def test_a_failing_method_fails_the_run_with_the_original_exception(trace_file, 
     spans = {s.name: s for s in records_of(trace_file, run.session.trace_id)}
     method_span = spans["method explode"]
     assert method_span.status_code == "ERROR"
-    assert any(e.name == "exception" and e.attributes.get("exception.type") == "KeyError"
-               for e in method_span.events)
+    assert any(e.name == "exception" and e.attributes.get("exception.type") == "KeyError" for e in method_span.events)
     assert spans["invoke_workflow Broken"].status_code == "ERROR"
 
 

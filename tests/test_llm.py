@@ -35,8 +35,6 @@ from support.openai_server import OpenAICompatibleServer
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 
-
-
 @dataclass
 class Backend:
     """One provider under test, with a way to script its next answers."""
@@ -96,11 +94,12 @@ def only(frames: list[StreamFrame], type_: str) -> StreamFrame:
 # ====================================================================== the seed sample
 
 
-def test_the_seed_sample_runs_unchanged(server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch, capsys,
-                                        memory_traces) -> None:
+def test_the_seed_sample_runs_unchanged(
+    server: OpenAICompatibleServer, monkeypatch: pytest.MonkeyPatch, capsys, memory_traces
+) -> None:
     server.set(reply="framescope streams frames. It replays them too.")
     monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
-    sample = '''
+    sample = """
 from framescope import LLM
 
 llm = LLM(model="gpt-4o-mini")
@@ -118,7 +117,7 @@ with stream:
         print(chunk.content, end="", flush=True)
 
 result = stream.result
-'''
+"""
     scope: dict[str, Any] = {}
     exec(compile(sample, "seed-sample", "exec"), scope)
     assert scope["result"] == "framescope streams frames. It replays them too."
@@ -201,8 +200,9 @@ def test_unknown_prefix_is_refused_at_construction() -> None:
 # ====================================================================== streamed calls
 
 
-def test_stream_events_streams_tokens_thinking_and_the_closing_frame(server: OpenAICompatibleServer,
-                                                                    memory_traces) -> None:
+def test_stream_events_streams_tokens_thinking_and_the_closing_frame(
+    server: OpenAICompatibleServer, memory_traces
+) -> None:
     server.set(reply="The quick brown fox", reasoning="Think first", prompt_tokens=9)
     llm = server_llm(server)
     with llm.stream_events(messages=HELLO) as stream:
@@ -210,15 +210,22 @@ def test_stream_events_streams_tokens_thinking_and_the_closing_frame(server: Ope
     assert stream.result == "The quick brown fox"
     assert types_of(frames) == [
         "llm_call_started",
-        "llm_thinking_chunk", "llm_thinking_chunk",
-        "llm_stream_chunk", "llm_stream_chunk", "llm_stream_chunk", "llm_stream_chunk",
+        "llm_thinking_chunk",
+        "llm_thinking_chunk",
+        "llm_stream_chunk",
+        "llm_stream_chunk",
+        "llm_stream_chunk",
+        "llm_stream_chunk",
         "llm_call_completed",
     ]
     assert all(f.channel == "llm" for f in frames)
     started, completed = frames[0], frames[-1]
     assert all(f.parent_id == started.id for f in frames[1:])
     assert [f.data for f in frames if f.type == "llm_stream_chunk"] == [
-        {"chunk": "The"}, {"chunk": " quick"}, {"chunk": " brown"}, {"chunk": " fox"}
+        {"chunk": "The"},
+        {"chunk": " quick"},
+        {"chunk": " brown"},
+        {"chunk": " fox"},
     ]
     assert "".join(f.content for f in frames if f.type == "llm_thinking_chunk") == "Think first"
     assert started.data["messages"] == HELLO and started.data["content_redacted"] is False
@@ -428,8 +435,11 @@ def test_tool_calls_run_as_framescope_tools_and_the_call_continues(backend: Back
     assert frames.index(tool_finished) < min(i for i, f in enumerate(frames) if f.type == "llm_stream_chunk")
     names = [r.name for r in memory_traces.records()]
     assert "execute_tool get_weather" in names
-    assert backend.sent()[-1][-1] == {"role": "tool", "tool_call_id": "call_w",
-                                      "content": '{"city": "Paris", "sky": "sunny"}'}
+    assert backend.sent()[-1][-1] == {
+        "role": "tool",
+        "tool_call_id": "call_w",
+        "content": '{"city": "Paris", "sky": "sunny"}',
+    }
 
 
 def test_the_tool_round_trip_reaches_the_server_in_the_openai_format(server: OpenAICompatibleServer) -> None:
@@ -453,10 +463,12 @@ def test_the_tool_round_trip_reaches_the_server_in_the_openai_format(server: Ope
 
 
 def test_unknown_and_failing_tools_are_fed_back_to_the_model(backend: Backend) -> None:
-    backend.answer(tool_calls=[
-        {"name": "nope", "arguments": {"x": 1}, "id": "call_1"},
-        {"name": "explode", "arguments": {}, "id": "call_2"},
-    ])
+    backend.answer(
+        tool_calls=[
+            {"name": "nope", "arguments": {"x": 1}, "id": "call_1"},
+            {"name": "explode", "arguments": {}, "id": "call_2"},
+        ]
+    )
     backend.answer("Sorry, the tools failed.")
 
     def explode() -> str:
@@ -474,8 +486,11 @@ def test_unknown_and_failing_tools_are_fed_back_to_the_model(backend: Backend) -
     assert all(s.parent_id == frames[0].id for s in starts)
     tool_messages = [m for m in backend.sent()[-1] if m["role"] == "tool"]
     assert tool_messages == [
-        {"role": "tool", "tool_call_id": "call_1",
-         "content": "Error: there is no tool named 'nope'; available tools: explode"},
+        {
+            "role": "tool",
+            "tool_call_id": "call_1",
+            "content": "Error: there is no tool named 'nope'; available tools: explode",
+        },
         {"role": "tool", "tool_call_id": "call_2", "content": "Error: tool 'explode' failed: RuntimeError: kaboom"},
     ]
 

@@ -18,8 +18,6 @@ from support.openai_server import OpenAICompatibleServer
 HELLO = [{"role": "user", "content": "Say hello"}]
 
 
-
-
 @pytest.mark.asyncio
 async def test_acall_returns_the_text(server: OpenAICompatibleServer, memory_traces) -> None:
     server.set(reply="Async answer.", prompt_tokens=4)

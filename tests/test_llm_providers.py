@@ -38,8 +38,6 @@ from support.openai_server import OpenAICompatibleServer
 USER = [{"role": "user", "content": "Say hello"}]
 
 
-
-
 def openai_provider(server: OpenAICompatibleServer, **kwargs: object) -> tuple[OpenAICompatibleProvider, str]:
     options: dict[str, object] = {"api_key": KEY, "max_retries": 0, "timeout": 5.0}
     options.update(kwargs)

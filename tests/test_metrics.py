@@ -56,15 +56,12 @@ def test_frames_are_counted_per_channel_and_type() -> None:
     frames = _collect(reader)["framescope.frames"]
     assert frames.data.is_monotonic
     points = _points(frames)
-    assert points[frozenset({("framescope.channel", "llm"),
-                             ("framescope.frame.type", "llm_stream_chunk")})].value == 3
-    assert points[frozenset({("framescope.channel", "flow"),
-                             ("framescope.frame.type", "flow_started")})].value == 1
+    assert points[frozenset({("framescope.channel", "llm"), ("framescope.frame.type", "llm_stream_chunk")})].value == 3
+    assert points[frozenset({("framescope.channel", "flow"), ("framescope.frame.type", "flow_started")})].value == 1
     assert len(points) == 2
     m.frame("flow", "flow_started")
     again = _points(_collect(reader)["framescope.frames"])
-    assert again[frozenset({("framescope.channel", "flow"),
-                            ("framescope.frame.type", "flow_started")})].value == 2
+    assert again[frozenset({("framescope.channel", "flow"), ("framescope.frame.type", "flow_started")})].value == 2
 
 
 def test_frame_series_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -75,8 +72,7 @@ def test_frame_series_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     m.frame("custom", "user_event_9")
     points = _points(_collect(reader)["framescope.frames"])
     assert len(points) == 4  # three real types plus the overflow series
-    other = points[frozenset({("framescope.channel", "custom"),
-                              ("framescope.frame.type", fm.OTHER_FRAME_TYPE)})]
+    other = points[frozenset({("framescope.channel", "custom"), ("framescope.frame.type", fm.OTHER_FRAME_TYPE)})]
     assert other.value == 8
     assert sum(p.value for p in points.values()) == 11
 
@@ -112,14 +108,28 @@ def test_sessions_active_goes_up_and_down() -> None:
 
 def test_llm_call_records_genai_client_metrics() -> None:
     m, reader = _setup()
-    m.llm_call(model="gpt-x", provider="openai", operation="chat", duration_s=1.5,
-               time_to_first_token_s=0.2, input_tokens=12, output_tokens=40, error_type=None)
-    m.llm_call(model="gpt-x", provider="openai", operation="chat", duration_s=0.3,
-               time_to_first_token_s=None, input_tokens=None, output_tokens=None,
-               error_type="TimeoutError")
+    m.llm_call(
+        model="gpt-x",
+        provider="openai",
+        operation="chat",
+        duration_s=1.5,
+        time_to_first_token_s=0.2,
+        input_tokens=12,
+        output_tokens=40,
+        error_type=None,
+    )
+    m.llm_call(
+        model="gpt-x",
+        provider="openai",
+        operation="chat",
+        duration_s=0.3,
+        time_to_first_token_s=None,
+        input_tokens=None,
+        output_tokens=None,
+        error_type="TimeoutError",
+    )
     got = _collect(reader)
-    base = {("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"),
-            ("gen_ai.request.model", "gpt-x")}
+    base = {("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"), ("gen_ai.request.model", "gpt-x")}
 
     duration = _points(got["gen_ai.client.operation.duration"])
     assert got["gen_ai.client.operation.duration"].unit == "s"
@@ -159,8 +169,16 @@ def test_metric_names_constant_matches_what_is_created() -> None:
     m, reader = _setup()
     m.frame("llm", "x")
     m.session_opened()
-    m.llm_call(model="m", provider="p", operation="chat", duration_s=1, time_to_first_token_s=1,
-               input_tokens=1, output_tokens=1, error_type=None)
+    m.llm_call(
+        model="m",
+        provider="p",
+        operation="chat",
+        duration_s=1,
+        time_to_first_token_s=1,
+        input_tokens=1,
+        output_tokens=1,
+        error_type=None,
+    )
     m.tool_call(tool_name="t", duration_s=1, error_type=None)
     m.spans_dropped(1, "export_failed")
     m.chunk_interval_recorder(model="m", provider="p", operation="chat")(0.01)
@@ -180,22 +198,36 @@ def test_metric_names_constant_matches_what_is_created() -> None:
 @pytest.mark.parametrize(
     ("name", "kind", "unit", "expected"),
     [
-        ("gen_ai.client.operation.duration", "histogram", "s",
-         ["gen_ai_client_operation_duration_seconds_bucket",
-          "gen_ai_client_operation_duration_seconds_sum",
-          "gen_ai_client_operation_duration_seconds_count"]),
-        ("gen_ai.client.token.usage", "histogram", "{token}",
-         ["gen_ai_client_token_usage_bucket", "gen_ai_client_token_usage_sum",
-          "gen_ai_client_token_usage_count"]),
+        (
+            "gen_ai.client.operation.duration",
+            "histogram",
+            "s",
+            [
+                "gen_ai_client_operation_duration_seconds_bucket",
+                "gen_ai_client_operation_duration_seconds_sum",
+                "gen_ai_client_operation_duration_seconds_count",
+            ],
+        ),
+        (
+            "gen_ai.client.token.usage",
+            "histogram",
+            "{token}",
+            ["gen_ai_client_token_usage_bucket", "gen_ai_client_token_usage_sum", "gen_ai_client_token_usage_count"],
+        ),
         ("framescope.frames", "counter", "{frame}", ["framescope_frames_total"]),
-        ("framescope.sessions.active", "updowncounter", "{session}",
-         ["framescope_sessions_active"]),
+        ("framescope.sessions.active", "updowncounter", "{session}", ["framescope_sessions_active"]),
         # the Collector's spanmetrics connector output (default namespace traces.span.metrics)
         ("traces.span.metrics.calls", "counter", "{call}", ["traces_span_metrics_calls_total"]),
-        ("traces.span.metrics.duration", "histogram", "ms",
-         ["traces_span_metrics_duration_milliseconds_bucket",
-          "traces_span_metrics_duration_milliseconds_sum",
-          "traces_span_metrics_duration_milliseconds_count"]),
+        (
+            "traces.span.metrics.duration",
+            "histogram",
+            "ms",
+            [
+                "traces_span_metrics_duration_milliseconds_bucket",
+                "traces_span_metrics_duration_milliseconds_sum",
+                "traces_span_metrics_duration_milliseconds_count",
+            ],
+        ),
         # rules from the translator: no duplicate unit or _total, per-units, ratio, digits
         ("http.requests.total", "counter", "1", ["http_requests_total"]),
         ("request.duration.seconds", "gauge", "s", ["request_duration_seconds"]),
@@ -231,26 +263,20 @@ def test_all_prometheus_names_covers_every_instrument() -> None:
 
 def test_no_endpoint_and_no_exporter_means_no_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_METRICS_EXPORTER", raising=False)
-    assert build_meter_provider(RESOURCE, exporter_name=None, endpoint=None,
-                                protocol="http/protobuf") is None
+    assert build_meter_provider(RESOURCE, exporter_name=None, endpoint=None, protocol="http/protobuf") is None
 
 
 def test_none_disables_even_with_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "none")
-    assert build_meter_provider(RESOURCE, exporter_name=None, endpoint="http://127.0.0.1:1",
-                                protocol="grpc") is None
+    assert build_meter_provider(RESOURCE, exporter_name=None, endpoint="http://127.0.0.1:1", protocol="grpc") is None
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp")
     # an explicit exporter_name wins over the environment
-    assert build_meter_provider(RESOURCE, exporter_name="none", endpoint="http://127.0.0.1:1",
-                                protocol="grpc") is None
+    assert build_meter_provider(RESOURCE, exporter_name="none", endpoint="http://127.0.0.1:1", protocol="grpc") is None
 
 
-def test_console_exporter(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_console_exporter(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "console")
-    provider = build_meter_provider(RESOURCE, exporter_name=None, endpoint=None,
-                                    protocol="http/protobuf")
+    provider = build_meter_provider(RESOURCE, exporter_name=None, endpoint=None, protocol="http/protobuf")
     assert provider is not None
     FrameMetrics(provider.get_meter("framescope")).frame("tools", "tool_usage_started")
     provider.shutdown()  # final collection prints through the console exporter
@@ -262,11 +288,9 @@ def test_console_exporter(
 def test_bad_exporter_and_protocol_are_clear_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_METRICS_EXPORTER", raising=False)
     with pytest.raises(ValueError, match="unsupported metrics exporter 'prometheus'"):
-        build_meter_provider(RESOURCE, exporter_name="prometheus", endpoint=None,
-                             protocol="grpc")
+        build_meter_provider(RESOURCE, exporter_name="prometheus", endpoint=None, protocol="grpc")
     with pytest.raises(ValueError, match="unsupported OTLP protocol 'http/json'"):
-        build_meter_provider(RESOURCE, exporter_name=None, endpoint="http://127.0.0.1:1",
-                             protocol="http/json")
+        build_meter_provider(RESOURCE, exporter_name=None, endpoint="http://127.0.0.1:1", protocol="http/json")
 
 
 def test_build_does_not_touch_global_meter_provider(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -274,8 +298,9 @@ def test_build_does_not_touch_global_meter_provider(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.delenv("OTEL_METRICS_EXPORTER", raising=False)
     before = api.get_meter_provider()
-    provider = build_meter_provider(RESOURCE, exporter_name=None, endpoint="http://127.0.0.1:9",
-                                    protocol="http/protobuf")
+    provider = build_meter_provider(
+        RESOURCE, exporter_name=None, endpoint="http://127.0.0.1:9", protocol="http/protobuf"
+    )
     assert provider is not None
     provider.shutdown()
     assert api.get_meter_provider() is before
@@ -289,8 +314,16 @@ def _record_everything(provider: MeterProvider) -> None:
     for _ in range(7):
         m.frame("llm", "llm_stream_chunk")
     m.session_opened()
-    m.llm_call(model="gpt-x", provider="openai", operation="chat", duration_s=0.9,
-               time_to_first_token_s=0.1, input_tokens=3, output_tokens=9, error_type=None)
+    m.llm_call(
+        model="gpt-x",
+        provider="openai",
+        operation="chat",
+        duration_s=0.9,
+        time_to_first_token_s=0.1,
+        input_tokens=3,
+        output_tokens=9,
+        error_type=None,
+    )
     m.tool_call(tool_name="search", duration_s=0.2, error_type=None)
     m.spans_dropped(2, "queue_full")
     m.chunk_interval_recorder(model="gpt-x", provider="openai", operation="chat")(0.02)
@@ -302,8 +335,7 @@ def _assert_received(rx: OtlpHttpReceiver | OtlpGrpcReceiver) -> None:
     assert rx.wait_for(lambda r: expected <= r.metric_names(), timeout=10), rx.metric_names()
     received = rx.metrics()
     assert all(
-        any(kv.key == "service.name" and kv.value.string_value == "metrics-test"
-            for kv in m.resource.attributes)
+        any(kv.key == "service.name" and kv.value.string_value == "metrics-test" for kv in m.resource.attributes)
         for m in received
     )
     frames = [m.metric for m in received if m.metric.name == "framescope.frames"][-1]
@@ -316,8 +348,9 @@ def _assert_received(rx: OtlpHttpReceiver | OtlpGrpcReceiver) -> None:
 def test_export_over_otlp_http(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_METRICS_EXPORTER", raising=False)
     with OtlpHttpReceiver() as rx:
-        provider = build_meter_provider(RESOURCE, exporter_name=None, endpoint=rx.endpoint + "/",
-                                        protocol="http/protobuf", export_interval_ms=200)
+        provider = build_meter_provider(
+            RESOURCE, exporter_name=None, endpoint=rx.endpoint + "/", protocol="http/protobuf", export_interval_ms=200
+        )
         assert provider is not None
         try:
             _record_everything(provider)
@@ -329,8 +362,9 @@ def test_export_over_otlp_http(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_export_over_otlp_grpc(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_METRICS_EXPORTER", "otlp")
     with OtlpGrpcReceiver() as rx:
-        provider = build_meter_provider(RESOURCE, exporter_name=None, endpoint=rx.endpoint,
-                                        protocol="grpc", export_interval_ms=200)
+        provider = build_meter_provider(
+            RESOURCE, exporter_name=None, endpoint=rx.endpoint, protocol="grpc", export_interval_ms=200
+        )
         assert provider is not None
         try:
             _record_everything(provider)

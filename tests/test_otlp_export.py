@@ -23,11 +23,20 @@ def lookup(q: str) -> str:
 
 
 def agent_run() -> str:
-    with lifecycle("flow_started", {"flow_name": "Export"}, finished="flow_finished", failed="flow_failed",
-                   namespace=["flow", "Export"]) as flow:
+    with lifecycle(
+        "flow_started",
+        {"flow_name": "Export"},
+        finished="flow_finished",
+        failed="flow_failed",
+        namespace=["flow", "Export"],
+    ) as flow:
         lookup(q="otel")
-        with lifecycle("llm_call_started", {"model": "scripted/x", "provider": "scripted"},
-                       finished="llm_call_completed", failed="llm_call_failed"):
+        with lifecycle(
+            "llm_call_started",
+            {"model": "scripted/x", "provider": "scripted"},
+            finished="llm_call_completed",
+            failed="llm_call_failed",
+        ):
             for i in range(2000):
                 emit_token("llm_stream_chunk", f"token{i} ")
         emit("note", {"text": "ünïcödé ✓"})
@@ -38,8 +47,9 @@ def agent_run() -> str:
 @pytest.mark.parametrize("receiver_type,protocol", [(OtlpHttpReceiver, "http/protobuf"), (OtlpGrpcReceiver, "grpc")])
 def test_spans_exported_over_otlp_replay_to_the_live_frames(receiver_type, protocol):
     with receiver_type() as receiver:
-        framescope.configure(endpoint=receiver.endpoint, protocol=protocol, exporter="otlp", replace=True,
-                             metrics_export_interval_ms=100)
+        framescope.configure(
+            endpoint=receiver.endpoint, protocol=protocol, exporter="otlp", replace=True, metrics_export_interval_ms=100
+        )
         try:
             with stream_call(agent_run) as stream:
                 live = list(stream)
@@ -51,8 +61,9 @@ def test_spans_exported_over_otlp_replay_to_the_live_frames(receiver_type, proto
             assert {r.resource.get("service.name") for r in records} == {"framescope"}
             assert {"invoke_workflow Export", "execute_tool lookup", "chat scripted/x"} <= {r.name for r in records}
             # framescope's own metrics travel with the same OTLP settings
-            assert receiver.wait_for(lambda r: {"framescope.frames", "gen_ai.execute_tool.duration"}
-                                     <= r.metric_names(), timeout=5), receiver.metric_names()
+            assert receiver.wait_for(
+                lambda r: {"framescope.frames", "gen_ai.execute_tool.duration"} <= r.metric_names(), timeout=5
+            ), receiver.metric_names()
         finally:
             framescope.shutdown()
 

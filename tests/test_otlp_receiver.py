@@ -90,9 +90,7 @@ def test_http_receiver_decodes_spans_from_real_exporter(compression: Compression
 
 def test_http_receiver_decodes_metrics_gzip() -> None:
     with OtlpHttpReceiver() as rx:
-        exporter = HttpMetricExporter(
-            endpoint=rx.endpoint + "/v1/metrics", compression=Compression.Gzip
-        )
+        exporter = HttpMetricExporter(endpoint=rx.endpoint + "/v1/metrics", compression=Compression.Gzip)
         _export_metrics(exporter)
         assert rx.wait_for(lambda r: bool(r.metric_requests), timeout=5)
         assert rx.metric_names() == {"framescope.frames", "gen_ai.client.operation.duration"}
@@ -137,8 +135,10 @@ def test_http_receiver_json_body_and_bad_requests() -> None:
     )
     with OtlpHttpReceiver() as rx:
         ok = requests.post(
-            rx.endpoint + "/v1/traces", data=gzip.compress(body.encode()),
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}, timeout=5,
+            rx.endpoint + "/v1/traces",
+            data=gzip.compress(body.encode()),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+            timeout=5,
         )
         assert ok.status_code == 200
         assert ok.headers["Content-Type"] == "application/json"
@@ -148,8 +148,10 @@ def test_http_receiver_json_body_and_bad_requests() -> None:
         assert received.span.trace_id.hex() == "5b8efff798038103d269b633813fc60c"
 
         garbage = requests.post(
-            rx.endpoint + "/v1/traces", data=b"\xff\xff not protobuf",
-            headers={"Content-Type": "application/x-protobuf"}, timeout=5,
+            rx.endpoint + "/v1/traces",
+            data=b"\xff\xff not protobuf",
+            headers={"Content-Type": "application/x-protobuf"},
+            timeout=5,
         )
         assert garbage.status_code == 400
         unknown = requests.post(rx.endpoint + "/v1/logs", data=b"", timeout=5)
@@ -182,8 +184,7 @@ def test_grpc_receiver_decodes_spans_and_metrics() -> None:
         assert rx.wait_for(lambda r: len(r.spans()) == 3, timeout=5)
         assert [s.span.name for s in rx.spans()] == ["a", "b", "c"]
         assert rx.spans()[0].attribute("framescope.run.id") == "run-1"
-        assert all(isinstance(r, trace_service_pb2.ExportTraceServiceRequest)
-                   for r in rx.trace_requests)
+        assert all(isinstance(r, trace_service_pb2.ExportTraceServiceRequest) for r in rx.trace_requests)
 
         _export_metrics(GrpcMetricExporter(endpoint=rx.endpoint, insecure=True))
         assert rx.wait_for(lambda r: bool(r.metric_requests), timeout=5)

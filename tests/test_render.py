@@ -12,8 +12,9 @@ from framescope.types.streaming import StreamFrame
 
 
 def frame(seq: int, type_: str, channel: str, **data) -> StreamFrame:
-    return StreamFrame(id=f"r-{seq}", seq=seq, type=type_, channel=channel, namespace=[],
-                       timestamp=datetime.now(UTC), data=data)
+    return StreamFrame(
+        id=f"r-{seq}", seq=seq, type=type_, channel=channel, namespace=[], timestamp=datetime.now(UTC), data=data
+    )
 
 
 FRAMES = [

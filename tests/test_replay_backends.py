@@ -36,8 +36,11 @@ def jaeger_query_rewrites(records: list[SpanRecord]) -> bytes:
     attributes by key, spans in another order."""
     rng = random.Random(7)
     rewritten = [
-        replace(span, events=sorted(span.events, key=lambda e: (e.name, sorted(e.attributes.items(), key=str))),
-                attributes=dict(sorted(span.attributes.items())))
+        replace(
+            span,
+            events=sorted(span.events, key=lambda e: (e.name, sorted(e.attributes.items(), key=str))),
+            attributes=dict(sorted(span.attributes.items())),
+        )
         for span in records
     ]
     rng.shuffle(rewritten)
@@ -79,8 +82,9 @@ def test_the_runs_exercise_every_quirk(recorded):
     assert len(times) > len(set(times)), "tied events (same time and name) for Tempo to swap"
     assert any(e.name == "framescope.batch" for _, e in events), "a span past the SDK's event cap"
     assert any(f.data.get("big") == 2**63 - 1 for frames in live.values() for f in frames)
-    trace_of = {run_id: {s.trace_id for s in records if s.attributes.get("framescope.run.id") == run_id}
-                for run_id in live}
+    trace_of = {
+        run_id: {s.trace_id for s in records if s.attributes.get("framescope.run.id") == run_id} for run_id in live
+    }
     assert len({t for ids in trace_of.values() for t in ids}) == 4, "three runs share one trace"
 
 
@@ -109,8 +113,7 @@ def test_tempo_really_reorders_tied_events(recorded):
         return event.attributes.get("framescope.seq", event.attributes.get("framescope.pack"))
 
     moved = any(
-        [identity(e) for e in by_id[span.span_id].events] != [identity(e) for e in span.events]
-        for span in records
+        [identity(e) for e in by_id[span.span_id].events] != [identity(e) for e in span.events] for span in records
     )
     assert before and moved
 

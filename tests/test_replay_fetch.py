@@ -139,15 +139,29 @@ def test_jaeger_v1_fallback_asks_for_raw(backend):
 
 
 def test_jaeger_search_returns_unique_padded_ids(backend):
-    backend.route("/api/traces", Answer(body=json.dumps({"data": [
-        json.loads(fixture_bytes("jaeger/ui_01.json")),
-        json.loads(fixture_bytes("jaeger/genaiTestTrace.json")),
-        {"traceID": "1", "spans": []},
-    ]}).encode()))
+    backend.route(
+        "/api/traces",
+        Answer(
+            body=json.dumps(
+                {
+                    "data": [
+                        json.loads(fixture_bytes("jaeger/ui_01.json")),
+                        json.loads(fixture_bytes("jaeger/genaiTestTrace.json")),
+                        {"traceID": "1", "spans": []},
+                    ]
+                }
+            ).encode()
+        ),
+    )
     start = datetime(2026, 1, 1, tzinfo=UTC)
     ids = search_jaeger_trace_ids(
-        backend.url, service="crew", tags={"gen_ai.conversation.id": "session-1"},
-        start=start, end=start.timestamp() + 60, limit=5, **FAST,
+        backend.url,
+        service="crew",
+        tags={"gen_ai.conversation.id": "session-1"},
+        start=start,
+        end=start.timestamp() + 60,
+        limit=5,
+        **FAST,
     )
     assert ids == ["0" * 31 + "1", "4a1b2c3d4e5f60718293a4b5c6d7e8f9"]
     path, query, _ = backend.requests[0]
@@ -182,14 +196,28 @@ def test_tempo_protobuf_answer_is_read(backend):
 
 
 def test_tempo_search_builds_traceql_and_pads_trimmed_ids(backend):
-    backend.route("/api/search", Answer(body=json.dumps({"traces": [
-        {"traceID": "2f3e0cee77ae5dc9c17ade3689eb2e54", "rootServiceName": "crew"},
-        {"traceID": "abc"},
-        {"traceID": "abc"},
-    ]}).encode()))
+    backend.route(
+        "/api/search",
+        Answer(
+            body=json.dumps(
+                {
+                    "traces": [
+                        {"traceID": "2f3e0cee77ae5dc9c17ade3689eb2e54", "rootServiceName": "crew"},
+                        {"traceID": "abc"},
+                        {"traceID": "abc"},
+                    ]
+                }
+            ).encode()
+        ),
+    )
     ids = search_tempo_trace_ids(
-        backend.url, attributes={"framescope.flow.name": "ReportFlow", "gen_ai.conversation.id": 's"1'},
-        start=1_700_000_000, end=1_700_000_100.5, limit=7, token="secret", **FAST,
+        backend.url,
+        attributes={"framescope.flow.name": "ReportFlow", "gen_ai.conversation.id": 's"1'},
+        start=1_700_000_000,
+        end=1_700_000_100.5,
+        limit=7,
+        token="secret",
+        **FAST,
     )
     assert ids == ["2f3e0cee77ae5dc9c17ade3689eb2e54", "0" * 29 + "abc"]
     _, query, headers = backend.requests[0]

@@ -56,9 +56,30 @@ def test_missing_file_unknown_trace_and_foreign_trace_are_clear_errors(trace_fil
     with pytest.raises(ReplayError, match="trace 0+abc is not in"):
         replay.from_file(trace_file, "abc")
     foreign = tmp_path / "foreign.json"
-    foreign.write_text(json.dumps({"resourceSpans": [{"resource": {}, "scopeSpans": [{"spans": [{
-        "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "GET /",
-        "startTimeUnixNano": "1", "endTimeUnixNano": "2"}]}]}]}))
+    foreign.write_text(
+        json.dumps(
+            {
+                "resourceSpans": [
+                    {
+                        "resource": {},
+                        "scopeSpans": [
+                            {
+                                "spans": [
+                                    {
+                                        "traceId": "5b8efff798038103d269b633813fc60c",
+                                        "spanId": "eee19b7ec3c1b174",
+                                        "name": "GET /",
+                                        "startTimeUnixNano": "1",
+                                        "endTimeUnixNano": "2",
+                                    }
+                                ]
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
     with pytest.raises(ReplayError, match="not written by framescope"):
         replay.from_file(foreign)
     garbage = tmp_path / "garbage.json"
@@ -80,8 +101,9 @@ def test_a_torn_last_line_is_reported_and_can_be_skipped(trace_file, tmp_path):
 def test_gaps_are_reported_and_strict_mode_raises(trace_file, tmp_path):
     def two_spans() -> str:
         with lifecycle("flow_started", {"flow_name": "Gap"}, finished="flow_finished", failed="flow_failed") as f:
-            with lifecycle("tool_usage_started", {"tool_name": "t"}, finished="tool_usage_finished",
-                           failed="tool_usage_error"):
+            with lifecycle(
+                "tool_usage_started", {"tool_name": "t"}, finished="tool_usage_finished", failed="tool_usage_error"
+            ):
                 emit("inside", {})
             f.data["result"] = "x"
         return "x"

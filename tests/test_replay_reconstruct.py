@@ -19,8 +19,15 @@ TRACE = "ab" * 16
 
 
 def span(span_id: str, name: str, start: int, end: int, parent: str | None = None, **attributes) -> SpanRecord:
-    return SpanRecord(TRACE, span_id.rjust(16, "0"), name, start * 1000, end * 1000,
-                      parent.rjust(16, "0") if parent else None, attributes=attributes)
+    return SpanRecord(
+        TRACE,
+        span_id.rjust(16, "0"),
+        name,
+        start * 1000,
+        end * 1000,
+        parent.rjust(16, "0") if parent else None,
+        attributes=attributes,
+    )
 
 
 def test_the_jaeger_genai_trace_replays_as_reconstructed_frames():
@@ -37,7 +44,11 @@ def test_the_jaeger_genai_trace_replays_as_reconstructed_frames():
     assert all(a.timestamp <= b.timestamp for a, b in zip(frames, frames[1:], strict=False))
     agent = frames[0]
     assert (agent.type, agent.channel, agent.id, agent.parent_id) == (
-        "invoke_agent_started", "lifecycle", "0000000000000004", None)
+        "invoke_agent_started",
+        "lifecycle",
+        "0000000000000004",
+        None,
+    )
     assert agent.data["agent_name"] == "triage-agent"
     chat_end = next(f for f in frames if f.type == "llm_call_completed")
     assert chat_end.id == "0000000000000005.end" and chat_end.parent_id == "0000000000000005"
@@ -47,7 +58,9 @@ def test_the_jaeger_genai_trace_replays_as_reconstructed_frames():
     assert chat.parent_id == "0000000000000004" and chat.data["messages"][0]["role"] == "user"
     tool_end = next(f for f in frames if f.type == "tool_usage_finished")
     assert tool_end.channel == "tools" and tool_end.data == {
-        "tool_name": "list_dashboards", "output": {"status": "ok", "rows": 12}}
+        "tool_name": "list_dashboards",
+        "output": {"status": "ok", "rows": 12},
+    }
     # the tool span's HTTP children are skipped; the span still nests under the agent
     assert {f.parent_id for f in frames if f.type == "tool_usage_started"} == {"0000000000000004"}
     assert frames[-1].type == "invoke_agent_finished"
@@ -59,12 +72,12 @@ def test_tree_order_breaks_ties_errors_and_span_events():
         span("1", "invoke_agent a", 100, 200, **{"gen_ai.operation.name": "invoke_agent"}),
         span("2", "HTTP POST", 100, 150, parent="1"),  # not GenAI: its children move up
         span("3", "execute_tool boom", 100, 100, parent="2"),  # same start as the agent, zero length
-        span("4", "chat m", 160, 190, parent="1", **{"gen_ai.operation.name": "chat",
-                                                     "gen_ai.request.model": "m"}),
+        span("4", "chat m", 160, 190, parent="1", **{"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"}),
     ]
     records[2].status_code = "ERROR"
-    records[2].events.append(EventRecord("exception", 100_000, {"exception.type": "KeyError",
-                                                               "exception.message": "'x'"}))
+    records[2].events.append(
+        EventRecord("exception", 100_000, {"exception.type": "KeyError", "exception.message": "'x'"})
+    )
     records[3].events.append(EventRecord("gen_ai.choice", 170_000, {"index": 0}))
     frames = list(replay.from_records(records, reconstruct=True))
     assert [(f.type, f.id, f.parent_id) for f in frames] == [

@@ -67,8 +67,9 @@ def test_tempo_v2_by_api_url_with_tenant_header_and_token(backend, flow_run):  #
     trace_id, records, live = flow_run
     body = json.dumps(spans_to_tempo_v2(records, tie_seed=5)).encode()
     backend.route(f"/api/v2/traces/{trace_id}", Answer(body=body))
-    session = replay.from_url(f"{backend.url}/api/v2/traces/{trace_id}", headers={"X-Scope-OrgID": "team"},
-                              token="s3cret", **FAST)
+    session = replay.from_url(
+        f"{backend.url}/api/v2/traces/{trace_id}", headers={"X-Scope-OrgID": "team"}, token="s3cret", **FAST
+    )
     assert list(session) == live
     headers = backend.requests[0][2]
     assert headers["x-scope-orgid"] == "team" and headers["authorization"] == "Bearer s3cret"
@@ -200,8 +201,9 @@ def test_a_foreign_trace_needs_reconstruct(backend):  # noqa: F811
 
 def test_find_traces_asks_tempo_with_traceql_per_condition(backend):  # noqa: F811
     backend.route("/api/search", Answer(body=json.dumps({"traces": [{"traceID": SHARED.lstrip("0")}]}).encode()))
-    found = replay.find_traces(backend.url, session_id="session-1", flow_name="ToolFlow", backend="tempo",
-                               start=100, end=200)
+    found = replay.find_traces(
+        backend.url, session_id="session-1", flow_name="ToolFlow", backend="tempo", start=100, end=200
+    )
     assert found == [SHARED]
     query = backend.requests[0][1]
     assert query["q"] == ['{ .gen_ai.conversation.id = "session-1" } && { .framescope.flow.name = "ToolFlow" }']
@@ -224,8 +226,10 @@ def test_cli_replays_a_trace_url_as_jsonl(backend, flow_run, monkeypatch):  # no
     trace_id, records, live = flow_run
     backend.route(f"/api/v3/traces/{trace_id}", jaeger_v3(records))
     monkeypatch.setenv("FRAMESCOPE_REPLAY_TOKEN", "from-env")
-    result = CliRunner().invoke(main, ["replay", f"{backend.url}/api/v3/traces/{trace_id}", "--format", "jsonl",
-                                       "--header", "X-Scope-OrgID: team"])
+    result = CliRunner().invoke(
+        main,
+        ["replay", f"{backend.url}/api/v3/traces/{trace_id}", "--format", "jsonl", "--header", "X-Scope-OrgID: team"],
+    )
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == len(live)

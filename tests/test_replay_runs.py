@@ -72,8 +72,9 @@ def test_gaps_in_one_of_several_runs_name_the_run(turns, trace_file, tmp_path):
         for rs in document["resourceSpans"]:
             for ss in rs["scopeSpans"]:
                 for s in ss["spans"]:
-                    if any(a["key"] == "framescope.run.id" and a["value"]["stringValue"] == doomed
-                           for a in s["attributes"]):
+                    if any(
+                        a["key"] == "framescope.run.id" and a["value"]["stringValue"] == doomed for a in s["attributes"]
+                    ):
                         s["events"] = [e for e in s["events"] if e["name"] != "llm_stream_chunk"]  # a token run
         kept.append(json.dumps(document))
     partial = tmp_path / "partial.jsonl"
@@ -98,7 +99,8 @@ def test_cli_list_run_id_and_all_runs_on_a_file(turns, trace_file):
     whole = runner.invoke(main, ["replay", str(trace_file), "--all-runs", "--channel", "llm"])
     assert whole.exit_code == 0
     assert [line for line in whole.stdout.splitlines() if line.startswith("answer")] == [
-        f"answer {n} done" for n in range(3)]
+        f"answer {n} done" for n in range(3)
+    ]
 
 
 def test_cli_replays_a_failed_run_as_jsonl_then_a_clear_error(trace_file):

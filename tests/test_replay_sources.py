@@ -209,9 +209,10 @@ def test_sdk_exporter_request_reads_the_same_from_proto_and_from_its_json_mappin
     provider = TracerProvider(resource=Resource.create({"service.name": "svc"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("framescope.test", "9.9")
-    with tracer.start_as_current_span("parent", kind=SpanKind.SERVER) as parent, tracer.start_as_current_span(
-        "child", links=[Link(parent.get_span_context(), {"rel": "previous"})]
-    ) as child:
+    with (
+        tracer.start_as_current_span("parent", kind=SpanKind.SERVER) as parent,
+        tracer.start_as_current_span("child", links=[Link(parent.get_span_context(), {"rel": "previous"})]) as child,
+    ):
         child.set_attribute("big", 2**62)
         child.set_attribute("tags", ["a", "b"])
         child.add_event("frame", {"seq": 1, "ok": True})
@@ -404,7 +405,19 @@ def test_tempo_v1_and_v2_round_trip_to_tempo_order(spans):
     assert parse_otlp_json(v1) == expected
     assert parse_otlp_json(v2) == expected
     assert parse_trace_document(json.dumps(v1)) == expected
-    assert sorted(map(repr, expected)) == sorted(map(repr, (replace(s, events=sorted(s.events, key=lambda e: (e.time_unix_nano, e.name.encode("utf-8", "surrogatepass"))), links=sorted(s.links, key=lambda x: (x.trace_id, x.span_id))) for s in spans)))  # noqa: E501
+    assert sorted(map(repr, expected)) == sorted(
+        map(
+            repr,
+            (
+                replace(
+                    s,
+                    events=sorted(s.events, key=lambda e: (e.time_unix_nano, e.name.encode("utf-8", "surrogatepass"))),
+                    links=sorted(s.links, key=lambda x: (x.trace_id, x.span_id)),
+                )
+                for s in spans
+            ),
+        )
+    )
 
 
 @HYPOTHESIS
@@ -438,11 +451,20 @@ def test_tempo_tie_seed_shuffles_only_tied_events():
 # ----------------------------------------------------------------- Jaeger v1
 
 RESERVED = {
-    "span.kind", "error", "otel.status_code", "otel.status_description", "otel.scope.name",
-    "otel.scope.version", "otel.library.name", "otel.library.version", "w3c.tracestate",
+    "span.kind",
+    "error",
+    "otel.status_code",
+    "otel.status_description",
+    "otel.scope.name",
+    "otel.scope.version",
+    "otel.library.name",
+    "otel.library.version",
+    "w3c.tracestate",
 }
 JAEGER_KEY = KEY.filter(lambda k: k not in RESERVED)
-JAEGER_SCALAR = st.one_of(st.text(max_size=20), st.booleans(), INT64, st.floats(allow_nan=False, allow_infinity=False), st.binary(max_size=12))  # noqa: E501
+JAEGER_SCALAR = st.one_of(
+    st.text(max_size=20), st.booleans(), INT64, st.floats(allow_nan=False, allow_infinity=False), st.binary(max_size=12)
+)
 MICROS = st.integers(min_value=0, max_value=2**62).map(lambda us: us * 1000)
 
 
@@ -453,17 +475,23 @@ def jaeger_representable(draw):
         span_records(
             attrs=st.dictionaries(JAEGER_KEY, JAEGER_SCALAR, max_size=4),
             event_attrs=st.dictionaries(KEY.filter(lambda k: k != "event"), JAEGER_SCALAR, max_size=3),
-            link_attrs=st.sampled_from([{"opentracing.ref_type": "child_of"}, {"opentracing.ref_type": "follows_from"}]),  # noqa: E501
+            link_attrs=st.sampled_from(
+                [{"opentracing.ref_type": "child_of"}, {"opentracing.ref_type": "follows_from"}]
+            ),
             time=MICROS,
         )
     )
     # A link to the parent merges into the parent reference, and without a parent the
     # first same-trace CHILD_OF reference *becomes* the parent (Jaeger's rule).
     links = [
-        x for x in span.links
+        x
+        for x in span.links
         if not (x.trace_id == span.trace_id and x.span_id == span.parent_span_id)
-        and not (span.parent_span_id is None and x.trace_id == span.trace_id
-                 and x.attributes["opentracing.ref_type"] == "child_of")
+        and not (
+            span.parent_span_id is None
+            and x.trace_id == span.trace_id
+            and x.attributes["opentracing.ref_type"] == "child_of"
+        )
     ]
     message = span.status_message if span.status_code != "UNSET" else ""
     return replace(span, links=links, status_message=message)
@@ -502,7 +530,9 @@ def test_jaeger_v1_applies_the_documented_lossy_rules(spans):
         assert got.start_time_unix_nano == original.start_time_unix_nano // 1000 * 1000
         assert len(got.events) == len(original.events)
         for e_got, e_orig in zip(got.events, original.events, strict=True):
-            expected_name = e_orig.attributes["event"] if isinstance(e_orig.attributes.get("event"), str) else e_orig.name  # noqa: E501
+            expected_name = (
+                e_orig.attributes["event"] if isinstance(e_orig.attributes.get("event"), str) else e_orig.name
+            )
             assert e_got.name == expected_name
             assert e_got.time_unix_nano == e_orig.time_unix_nano // 1000 * 1000
         for key, value in original.attributes.items():
@@ -524,12 +554,19 @@ def test_jaeger_v1_applies_the_documented_lossy_rules(spans):
 
 def test_jaeger_writes_arrays_as_json_text_and_short_trace_ids():
     span = SpanRecord(
-        "0" * 16 + "00000000000000ab", "00000000000000cd", "op", 1_500, 10_999,
+        "0" * 16 + "00000000000000ab",
+        "00000000000000cd",
+        "op",
+        1_500,
+        10_999,
         kind="INTERNAL",
         attributes={"list": ["a", 1, True], "map": {"b": 2, "a": b"\x01"}, "big": 2**60, "safe": 2**53 - 1},
         events=[EventRecord("e", 2_999, {"event": "override"})],
         links=[LinkRecord("f" * 32, "e" * 16, {"opentracing.ref_type": "child_of", "x": 1})],
-        status_code="ERROR", status_message="bad", scope_name="lib", scope_version="2",
+        status_code="ERROR",
+        status_message="bad",
+        scope_name="lib",
+        scope_version="2",
     )
     (trace,) = spans_to_jaeger_v1([span])["data"]
     (jspan,) = trace["spans"]
@@ -556,8 +593,15 @@ def test_jaeger_writes_arrays_as_json_text_and_short_trace_ids():
 
 
 def test_jaeger_link_to_parent_merges_into_the_parent_reference():
-    span = SpanRecord("1" * 32, "2" * 16, "op", 0, 0, parent_span_id="3" * 16,
-                      links=[LinkRecord("1" * 32, "3" * 16, {"rel": "previous"})])
+    span = SpanRecord(
+        "1" * 32,
+        "2" * 16,
+        "op",
+        0,
+        0,
+        parent_span_id="3" * 16,
+        links=[LinkRecord("1" * 32, "3" * 16, {"rel": "previous"})],
+    )
     (jspan,) = spans_to_jaeger_v1([span])["data"][0]["spans"]
     assert jspan["references"] == [{"refType": "FOLLOWS_FROM", "traceID": "1" * 32, "spanID": "3" * 16}]
     (back,) = parse_jaeger_v1(spans_to_jaeger_v1([span]))
@@ -568,15 +612,22 @@ def test_jaeger_link_to_parent_merges_into_the_parent_reference():
 def test_jaeger_explicit_parent_span_id_and_inline_process():
     trace = {
         "traceID": "abc",
-        "spans": [{
-            "traceID": "abc", "spanID": "1", "operationName": "x", "parentSpanID": "0000000000000009",
-            "references": [
-                {"refType": "CHILD_OF", "traceID": "abc", "spanID": "0000000000000008"},
-                {"refType": "CHILD_OF", "traceID": "abc", "spanID": "0000000000000009"},
-            ],
-            "startTime": "10", "duration": 2, "tags": [{"key": "n", "type": "float64", "value": "1.5"}],
-            "process": {"serviceName": "svc", "tags": [{"key": "host", "type": "string", "value": "h"}]},
-        }],
+        "spans": [
+            {
+                "traceID": "abc",
+                "spanID": "1",
+                "operationName": "x",
+                "parentSpanID": "0000000000000009",
+                "references": [
+                    {"refType": "CHILD_OF", "traceID": "abc", "spanID": "0000000000000008"},
+                    {"refType": "CHILD_OF", "traceID": "abc", "spanID": "0000000000000009"},
+                ],
+                "startTime": "10",
+                "duration": 2,
+                "tags": [{"key": "n", "type": "float64", "value": "1.5"}],
+                "process": {"serviceName": "svc", "tags": [{"key": "host", "type": "string", "value": "h"}]},
+            }
+        ],
     }
     (span,) = parse_jaeger_v1(trace)
     assert span.trace_id == "0" * 29 + "abc" and span.span_id == "0" * 15 + "1"
@@ -691,17 +742,40 @@ def test_malformed_wrappers_and_jaeger():
         parse_otlp_json({"result": {"foo": 1}})
     assert parse_otlp_json({"trace": {}}) == []  # Tempo's empty trace
     with pytest.raises(TraceFormatError, match="processID 'p9' is not in the trace's processes"):
-        parse_jaeger_v1({"traceID": "1", "processes": {"p1": {"serviceName": "a"}},
-                         "spans": [{"traceID": "1", "spanID": "2", "processID": "p9"}]})
+        parse_jaeger_v1(
+            {
+                "traceID": "1",
+                "processes": {"p1": {"serviceName": "a"}},
+                "spans": [{"traceID": "1", "spanID": "2", "processID": "p9"}],
+            }
+        )
     with pytest.raises(TraceFormatError, match=r"references\[0\].refType.*unknown refType"):
-        parse_jaeger_v1({"traceID": "1", "spans": [{"traceID": "1", "spanID": "2",
-                         "references": [{"refType": "SIBLING", "traceID": "1", "spanID": "3"}]}]})
+        parse_jaeger_v1(
+            {
+                "traceID": "1",
+                "spans": [
+                    {
+                        "traceID": "1",
+                        "spanID": "2",
+                        "references": [{"refType": "SIBLING", "traceID": "1", "spanID": "3"}],
+                    }
+                ],
+            }
+        )
     with pytest.raises(TraceFormatError, match=r"tags\[0\].value.*does not fit the tag type 'int64'|integer"):
-        parse_jaeger_v1({"traceID": "1", "spans": [{"traceID": "1", "spanID": "2",
-                         "tags": [{"key": "n", "type": "int64", "value": "many"}]}]})
+        parse_jaeger_v1(
+            {
+                "traceID": "1",
+                "spans": [{"traceID": "1", "spanID": "2", "tags": [{"key": "n", "type": "int64", "value": "many"}]}],
+            }
+        )
     with pytest.raises(TraceFormatError, match="unknown tag type"):
-        parse_jaeger_v1({"traceID": "1", "spans": [{"traceID": "1", "spanID": "2",
-                         "tags": [{"key": "n", "type": "complex", "value": 1}]}]})
+        parse_jaeger_v1(
+            {
+                "traceID": "1",
+                "spans": [{"traceID": "1", "spanID": "2", "tags": [{"key": "n", "type": "complex", "value": 1}]}],
+            }
+        )
     with pytest.raises(TraceFormatError, match="not a Jaeger v1 document"):
         parse_jaeger_v1({"foo": 1})
 

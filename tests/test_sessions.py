@@ -17,13 +17,14 @@ from framescope.types.streaming import StreamFrame
 
 
 def small_flow(tokens: int = 3, fail: bool = False) -> str:
-    with lifecycle("flow_started", {"flow_name": "F"}, finished="flow_finished", failed="flow_failed",
-                   namespace=["flow", "F"]) as flow:
-        with lifecycle("tool_usage_started", {"tool_name": "search"}, finished="tool_usage_finished",
-                       failed="tool_usage_error") as tool:
+    with lifecycle(
+        "flow_started", {"flow_name": "F"}, finished="flow_finished", failed="flow_failed", namespace=["flow", "F"]
+    ) as flow:
+        with lifecycle(
+            "tool_usage_started", {"tool_name": "search"}, finished="tool_usage_finished", failed="tool_usage_error"
+        ) as tool:
             tool.data["output"] = "found"
-        with lifecycle("llm_call_started", {"model": "m"}, finished="llm_call_completed",
-                       failed="llm_call_failed"):
+        with lifecycle("llm_call_started", {"model": "m"}, finished="llm_call_completed", failed="llm_call_failed"):
             for i in range(tokens):
                 emit_token("llm_stream_chunk", f"t{i} ")
         emit("conversation_message_added", {"role": "assistant", "content": "hi"})
@@ -54,8 +55,7 @@ def test_frames_have_the_contract_envelope(memory_traces):
     assert by_type["conversation_message_added"].channel == "messages"
     assert by_type["my_custom_event"].channel == "custom"
     assert by_type["my_custom_event"].content == ""
-    assert all(f.timestamp.tzinfo is not None and f.timestamp.utcoffset() == UTC.utcoffset(None)
-               for f in frames)
+    assert all(f.timestamp.tzinfo is not None and f.timestamp.utcoffset() == UTC.utcoffset(None) for f in frames)
     assert all(f.namespace[:2] == ["flow", "F"] for f in frames)
     assert [f.timestamp for f in frames] == sorted(f.timestamp for f in frames)
 
@@ -186,8 +186,13 @@ def test_slow_consumer_makes_the_producer_wait_without_loss(memory_traces):
 
 def test_fifty_concurrent_runs_are_isolated(memory_traces):
     def tagged(tag: int) -> int:
-        with lifecycle("flow_started", {"flow_name": f"R{tag}"}, finished="flow_finished",
-                       failed="flow_failed", namespace=["run", str(tag)]):
+        with lifecycle(
+            "flow_started",
+            {"flow_name": f"R{tag}"},
+            finished="flow_finished",
+            failed="flow_failed",
+            namespace=["run", str(tag)],
+        ):
             for i in range(40):
                 emit_token("llm_stream_chunk", f"{tag}:{i}")
                 if i % 10 == 0:
@@ -220,15 +225,32 @@ def test_emit_validates_type_and_makes_payload_json_safe(memory_traces):
             return "<thing>"
 
     def run() -> StreamFrame:
-        return emit("payload", {"when": __import__("datetime").date(2026, 1, 2), "t": (1, 2),
-                                "nan": float("nan"), "obj": Thing(), "api_key": "sk-secret", 3: "three",
-                                "nested": {"Authorization": "Bearer x"}, "raw": b"\x00\x01"})
+        return emit(
+            "payload",
+            {
+                "when": __import__("datetime").date(2026, 1, 2),
+                "t": (1, 2),
+                "nan": float("nan"),
+                "obj": Thing(),
+                "api_key": "sk-secret",
+                3: "three",
+                "nested": {"Authorization": "Bearer x"},
+                "raw": b"\x00\x01",
+            },
+        )
 
     with stream_call(run) as stream:
         frame = list(stream)[0]
-    assert frame.data == {"when": "2026-01-02", "t": [1, 2], "nan": "NaN", "obj": {"$repr": "<thing>"},
-                          "api_key": "[REDACTED]", "3": "three", "nested": {"Authorization": "[REDACTED]"},
-                          "raw": {"$bytes": "AAE="}}
+    assert frame.data == {
+        "when": "2026-01-02",
+        "t": [1, 2],
+        "nan": "NaN",
+        "obj": {"$repr": "<thing>"},
+        "api_key": "[REDACTED]",
+        "3": "three",
+        "nested": {"Authorization": "[REDACTED]"},
+        "raw": {"$bytes": "AAE="},
+    }
     assert "sk-secret" not in str(memory_traces.records())
     with pytest.raises(ValueError, match="non-empty string"):
         emit("", {})

@@ -18,3 +18,13 @@ def test_ruff_finds_nothing():
         pytest.skip("ruff is not installed (it comes with the 'test' extra)")
     result = subprocess.run([ruff, "check", "plugin", "tests", "bench"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_changes_nothing():
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).exists():
+        pytest.skip("ruff is not installed (it comes with the 'test' extra)")
+    result = subprocess.run(
+        [ruff, "format", "--check", "plugin", "tests", "bench"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

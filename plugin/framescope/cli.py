@@ -15,8 +15,7 @@ try:
     from rich.console import Console
 except ImportError as exc:  # pragma: no cover - exercised only without the cli extra
     raise SystemExit(
-        f"the framescope command needs the 'cli' extra ({exc.name} is missing): "
-        "pip install 'framescope[cli]'"
+        f"the framescope command needs the 'cli' extra ({exc.name} is missing): pip install 'framescope[cli]'"
     ) from None
 
 from framescope._cli_support import (
@@ -40,12 +39,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--model", default=None, envvar="FRAMESCOPE_DEMO_MODEL",
-              help="An OpenAI-compatible model to use instead of the offline scripted one "
-                   "(with OPENAI_BASE_URL / OPENAI_API_KEY).")
+@click.option(
+    "--model",
+    default=None,
+    envvar="FRAMESCOPE_DEMO_MODEL",
+    help="An OpenAI-compatible model to use instead of the offline scripted one "
+    "(with OPENAI_BASE_URL / OPENAI_API_KEY).",
+)
 @click.option("--token-delay", default=0.03, show_default=True, help="Seconds between scripted tokens.")
-@click.option("--replay-speed", default=4.0, show_default=True,
-              help="Replay pace (x the original timing); 0 replays as fast as possible.")
+@click.option(
+    "--replay-speed",
+    default=4.0,
+    show_default=True,
+    help="Replay pace (x the original timing); 0 replays as fast as possible.",
+)
 def demo(model: str | None, token_delay: float, replay_speed: float) -> None:
     """Run an incident-triage flow live, trace it, then replay it from the trace.
 
@@ -122,8 +129,11 @@ def doctor(as_json: bool) -> None:
     checks = check_runtime(runtime)
     failed = any(not check.ok for check in checks)
     if as_json:
-        document = {"settings": runtime.describe(), "ok": not failed,
-                    "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks]}
+        document = {
+            "settings": runtime.describe(),
+            "ok": not failed,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+        }
         click.echo(json.dumps(document, indent=2))
     else:
         settings = runtime.describe()
@@ -140,8 +150,11 @@ def doctor(as_json: bool) -> None:
 
 @main.command("replay")
 @click.argument("source")
-@click.option("--trace-id", default=None,
-              help="Trace to replay (hex), from its root run; default: the newest run (or the id in a trace URL).")
+@click.option(
+    "--trace-id",
+    default=None,
+    help="Trace to replay (hex), from its root run; default: the newest run (or the id in a trace URL).",
+)
 @click.option("--run-id", default=None, help="Run to replay when the trace holds several (see --list).")
 @click.option("--all-runs", is_flag=True, help="Replay every run of the trace in order (a whole conversation).")
 @click.option("--channel", "channels", multiple=True, type=click.Choice(CHANNELS), help="Only these channels.")
@@ -150,15 +163,30 @@ def doctor(as_json: bool) -> None:
 @click.option("--allow-torn", is_flag=True, help="Replay a file whose last line is cut off.")
 @click.option("--strict", is_flag=True, help="Fail if the trace is missing frames instead of warning.")
 @click.option("--list", "list_only", is_flag=True, help="List the runs in the source instead of replaying.")
-@click.option("--reconstruct", is_flag=True, help="Rebuild frames from another instrumentation's GenAI spans "
-              "when the trace holds no framescope run (best effort, marked as reconstructed).")
-@click.option("--backend", type=click.Choice(["auto", "jaeger", "tempo"]), default="auto", show_default=True,
-              help="Trace backend behind a URL SOURCE.")
+@click.option(
+    "--reconstruct",
+    is_flag=True,
+    help="Rebuild frames from another instrumentation's GenAI spans "
+    "when the trace holds no framescope run (best effort, marked as reconstructed).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(["auto", "jaeger", "tempo"]),
+    default="auto",
+    show_default=True,
+    help="Trace backend behind a URL SOURCE.",
+)
 @click.option("--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="HTTP header for the backend.")
-@click.option("--token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None, show_envvar=True,
-              help="Bearer token for the backend.")
-@click.option("--timeout", type=float, default=10.0, show_default=True,
-              help="Total seconds allowed to fetch the trace from the backend (retries and the whole body).")
+@click.option(
+    "--token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None, show_envvar=True, help="Bearer token for the backend."
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Total seconds allowed to fetch the trace from the backend (retries and the whole body).",
+)
 def replay_command(
     source: str,
     trace_id: str | None,
@@ -203,8 +231,13 @@ def replay_command(
                 with stdout_may_close():
                     _print_runs(runs, fmt)
                 return
-            options: dict[str, Any] = {"run_id": run_id, "all_runs": all_runs, "speed": speed, "strict": strict,
-                                       "reconstruct": reconstruct}
+            options: dict[str, Any] = {
+                "run_id": run_id,
+                "all_runs": all_runs,
+                "speed": speed,
+                "strict": strict,
+                "reconstruct": reconstruct,
+            }
             if is_url:
                 session = replay.from_url(source, trace_id, **fetch, **options)
             else:
@@ -214,8 +247,11 @@ def replay_command(
         except RecursionError:
             raise click.ClickException(f"{source} is nested too deeply to be a trace; is it a trace export?") from None
     if session.reconstructed:
-        click.echo("note: this trace holds no framescope run; the frames are reconstructed from its "
-                   "GenAI spans (best effort, not what a client streamed)", err=True)
+        click.echo(
+            "note: this trace holds no framescope run; the frames are reconstructed from its "
+            "GenAI spans (best effort, not what a client streamed)",
+            err=True,
+        )
     with stdout_may_close():
         _print_session(session, channels, fmt)
     if getattr(session, "incomplete", False):
@@ -301,24 +337,54 @@ def _print_session(session: StreamSession, channels: tuple[str, ...], fmt: str) 
 
 @main.command("serve")
 @click.argument("source", required=False)
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on; anything but loopback needs --token.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but loopback needs --token."
+)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--token", envvar="FRAMESCOPE_SERVE_TOKEN", default=None, show_envvar=True,
-              help="Token every request must carry (Authorization: Bearer, or /?token= once in a browser).")
-@click.option("--cors-origin", "cors_origins", multiple=True, metavar="ORIGIN",
-              help="Allow browser calls from this origin (CORS is off by default).")
-@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="HOST",
-              help="Host header to accept without a token besides loopback names (e.g. behind a local proxy).")
-@click.option("--jaeger-url", default=None, envvar="FRAMESCOPE_JAEGER_URL",
-              help="Link each run to its trace in Jaeger.")
-@click.option("--grafana-url", default=None, envvar="FRAMESCOPE_GRAFANA_URL",
-              help="Link each run to its trace in Grafana (Tempo datasource uid framescope-tempo).")
-@click.option("--backend-token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None,
-              help="Bearer token for a Jaeger/Tempo SOURCE.")
-def serve_command(source: str | None, host: str, port: int, token: str | None, cors_origins: tuple[str, ...],
-                  allowed_hosts: tuple[str, ...], jaeger_url: str | None, grafana_url: str | None,
-                  backend_token: str | None) -> None:
+@click.option(
+    "--token",
+    envvar="FRAMESCOPE_SERVE_TOKEN",
+    default=None,
+    show_envvar=True,
+    help="Token every request must carry (Authorization: Bearer, or /?token= once in a browser).",
+)
+@click.option(
+    "--cors-origin",
+    "cors_origins",
+    multiple=True,
+    metavar="ORIGIN",
+    help="Allow browser calls from this origin (CORS is off by default).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="HOST",
+    help="Host header to accept without a token besides loopback names (e.g. behind a local proxy).",
+)
+@click.option(
+    "--jaeger-url", default=None, envvar="FRAMESCOPE_JAEGER_URL", help="Link each run to its trace in Jaeger."
+)
+@click.option(
+    "--grafana-url",
+    default=None,
+    envvar="FRAMESCOPE_GRAFANA_URL",
+    help="Link each run to its trace in Grafana (Tempo datasource uid framescope-tempo).",
+)
+@click.option(
+    "--backend-token", envvar="FRAMESCOPE_REPLAY_TOKEN", default=None, help="Bearer token for a Jaeger/Tempo SOURCE."
+)
+def serve_command(
+    source: str | None,
+    host: str,
+    port: int,
+    token: str | None,
+    cors_origins: tuple[str, ...],
+    allowed_hosts: tuple[str, ...],
+    jaeger_url: str | None,
+    grafana_url: str | None,
+    backend_token: str | None,
+) -> None:
     """Serve runs to a browser: a page at /, the runs at /api/runs, frames over SSE or AG-UI.
 
     SOURCE is a trace file or a Jaeger/Tempo trace URL; default: the embedded trace file
@@ -343,9 +409,15 @@ def serve_command(source: str | None, host: str, port: int, token: str | None, c
         raise click.ClickException(f"no trace file at {source}; pass a trace file or a Jaeger/Tempo trace URL")
     try:
         check_bind(host, token)
-        app = create_app(source, token=token, cors_origins=list(cors_origins), allowed_hosts=list(allowed_hosts),
-                         jaeger_url=jaeger_url, grafana_url=grafana_url,
-                         fetch={"token": backend_token} if backend_token else None)
+        app = create_app(
+            source,
+            token=token,
+            cors_origins=list(cors_origins),
+            allowed_hosts=list(allowed_hosts),
+            jaeger_url=jaeger_url,
+            grafana_url=grafana_url,
+            fetch={"token": backend_token} if backend_token else None,
+        )
     except ServeConfigError as exc:
         raise click.ClickException(str(exc)) from None
     import socket

@@ -94,8 +94,7 @@ class IncidentTriage(Flow[TriageState]):
     def assess_severity(self) -> str:
         severity = "page" if "SLO" in self.state.alert["symptom"] else "ticket"
         self.state.severity = severity
-        SeverityAssessed(service=self.state.alert["service"], severity=severity,
-                         reason="p99 above the SLO").emit()
+        SeverityAssessed(service=self.state.alert["service"], severity=severity, reason="p99 above the SLO").emit()
         return severity
 
     @listen("page")

@@ -60,7 +60,8 @@ def _check_endpoint(endpoint: str, protocol: str, timeout_s: float) -> Check:
             pass
     except OSError as exc:
         return Check(
-            "otlp endpoint", False,
+            "otlp endpoint",
+            False,
             f"{endpoint} ({protocol}) does not answer: {exc}. Start the Collector (docs/backends.md) "
             "or unset OTEL_EXPORTER_OTLP_ENDPOINT to use the local trace file; runs keep working meanwhile",
         )

@@ -116,9 +116,13 @@ class LiveFrameView:
     def _renderable(self) -> Any:
         counts = " ".join(f"{channel}:{count}" for channel, count in sorted(self._counts.items()))
         status = Text.assemble(
-            (f" {self.title} ", "bold"), (f"{self._step}", "cyan"),
-            (f"  {sum(self._counts.values())} frames ({counts})  {self._tokens} tokens  "
-             f"{time.perf_counter() - self._started:.1f}s", "dim"),
+            (f" {self.title} ", "bold"),
+            (f"{self._step}", "cyan"),
+            (
+                f"  {sum(self._counts.values())} frames ({counts})  {self._tokens} tokens  "
+                f"{time.perf_counter() - self._started:.1f}s",
+                "dim",
+            ),
         )
         self._spinner.text = status
         return Group(self._text, self._spinner) if self._text else self._spinner

@@ -311,9 +311,7 @@ class OtlpHttpReceiver(_ReceiverStore):
     not stored, like a backend that rejected them.
     """
 
-    def __init__(
-        self, status_code: int = 200, delay_s: float = 0.0, gate: threading.Event | None = None
-    ) -> None:
+    def __init__(self, status_code: int = 200, delay_s: float = 0.0, gate: threading.Event | None = None) -> None:
         super().__init__()
         self.status_code = status_code
         self.delay_s = delay_s
@@ -329,8 +327,10 @@ class OtlpHttpReceiver(_ReceiverStore):
         self.port = server.server_address[1]
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05},
-            name="otlp-http-receiver", daemon=True,
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="otlp-http-receiver",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -385,9 +385,7 @@ class OtlpGrpcReceiver(_ReceiverStore):
     request is counted but not stored.  ``delay_s`` delays every answer.
     """
 
-    def __init__(
-        self, status_code: grpc.StatusCode = grpc.StatusCode.OK, delay_s: float = 0.0
-    ) -> None:
+    def __init__(self, status_code: grpc.StatusCode = grpc.StatusCode.OK, delay_s: float = 0.0) -> None:
         super().__init__()
         self.status_code = status_code
         self.delay_s = delay_s
@@ -409,9 +407,7 @@ class OtlpGrpcReceiver(_ReceiverStore):
         """Bind an OS-chosen port on loopback and start the gRPC server."""
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(self), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-            _MetricsService(self), server
-        )
+        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(_MetricsService(self), server)
         self.port = server.add_insecure_port("127.0.0.1:0")
         if self.port == 0:
             raise RuntimeError("could not bind a loopback port for the gRPC receiver")

@@ -85,8 +85,12 @@ def many_events(count: int = 130 * PACK_MAX_FRAMES) -> None:
 
 
 def turn(n: int) -> str:
-    with lifecycle("conversation_turn_started", {"turn": n}, finished="conversation_turn_completed",
-                   failed="conversation_turn_failed") as call:
+    with lifecycle(
+        "conversation_turn_started",
+        {"turn": n},
+        finished="conversation_turn_completed",
+        failed="conversation_turn_failed",
+    ) as call:
         emit("conversation_message_added", {"role": "user", "content": f"question {n}"})
         for word in (f"answer {n}", " done"):
             emit("llm_stream_chunk", {"chunk": word})
@@ -105,8 +109,9 @@ def runs_in_one_trace(count: int = 3, session_id: str = "session-1") -> list[tup
     context = trace.set_span_in_context(SHARED_PARENT)
     out = []
     for n in range(count):
-        with stream_call(turn, n, parent_context=context,
-                         span_attributes={"gen_ai.conversation.id": session_id}) as stream:
+        with stream_call(
+            turn, n, parent_context=context, span_attributes={"gen_ai.conversation.id": session_id}
+        ) as stream:
             frames = list(stream)
         assert stream.run_id is not None
         out.append((stream.run_id, frames))

@@ -103,8 +103,7 @@ class ConversationReplay:
         from framescope.replay.feed import ListFeed  # replay loads only when something is replayed
 
         last = self.turns[-1] if self.turns else None
-        feed = ListFeed(self.frames, result=last.reply if last else None,
-                        trace_id=last.trace_id if last else None)
+        feed = ListFeed(self.frames, result=last.reply if last else None, trace_id=last.trace_id if last else None)
         return StreamSession(feed)
 
     def __iter__(self) -> Iterator[StreamFrame]:
@@ -141,8 +140,10 @@ def replay_conversation(
     found.sort(key=lambda replayed: replayed.started.timestamp)
     if not found:
         known = ", ".join(sorted(seen)) or "none"
-        raise LookupError(f"no turn of conversation session {session_id!r} in the trace source (sessions there: "
-                          f"{known}); check the session id, and call framescope.flush() before reading a trace file")
+        raise LookupError(
+            f"no turn of conversation session {session_id!r} in the trace source (sessions there: "
+            f"{known}); check the session id, and call framescope.flush() before reading a trace file"
+        )
     if turn is not None:
         found = [replayed for replayed in found if replayed.number == turn]
         if not found:

@@ -183,8 +183,10 @@ class ConversationStore:
             if problems != ["ok"]:
                 raise self._refuse(f"SQLite reports damage ({'; '.join(problems[:3])})")
             if version > SCHEMA_VERSION:
-                raise self._refuse(f"it was written by a newer framescope (schema {version}, this one knows "
-                                   f"{SCHEMA_VERSION}); upgrade framescope")
+                raise self._refuse(
+                    f"it was written by a newer framescope (schema {version}, this one knows "
+                    f"{SCHEMA_VERSION}); upgrade framescope"
+                )
         if self.path != MEMORY:
             conn.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writing turn
             conn.execute("PRAGMA synchronous = FULL")
@@ -433,14 +435,16 @@ def _insert_message(
         "INSERT INTO messages (id, session_id, turn, position, role, content, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (message_id, session_id, turn, 0 if role == "user" else 1, role, content, now),
     )
-    return ConversationMessage(id=message_id, role=role, content=content, turn=turn,
-                               created_at=datetime.fromisoformat(now))
+    return ConversationMessage(
+        id=message_id, role=role, content=content, turn=turn, created_at=datetime.fromisoformat(now)
+    )
 
 
 def _message(row: tuple[Any, ...]) -> ConversationMessage:
     message_id, role, content, turn, created_at = row
-    return ConversationMessage(id=message_id, role=role, content=content, turn=turn,
-                               created_at=datetime.fromisoformat(created_at))
+    return ConversationMessage(
+        id=message_id, role=role, content=content, turn=turn, created_at=datetime.fromisoformat(created_at)
+    )
 
 
 def _finished_messages(conn: sqlite3.Connection, session_id: str) -> list[ConversationMessage]:

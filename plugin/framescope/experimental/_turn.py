@@ -76,7 +76,7 @@ class Turn:
         """The LLM input for this turn: system prompt, then the (trimmed) transcript."""
         transcript = self.state.llm_messages()
         if self.max_history is not None:
-            transcript = transcript[-(self.max_history + 1):]  # the history window plus this message
+            transcript = transcript[-(self.max_history + 1) :]  # the history window plus this message
         if self.system_prompt:
             return [{"role": "system", "content": self.system_prompt}, *transcript]
         return transcript
@@ -131,8 +131,12 @@ def _run_locked(plan: TurnPlan) -> str:
     try:
         with lifecycle(
             "conversation_turn_started",
-            {"session_id": session_id, "turn": number, "flow_name": plan.flow_name,
-             "message": user.content if capture else REDACTED},
+            {
+                "session_id": session_id,
+                "turn": number,
+                "flow_name": plan.flow_name,
+                "message": user.content if capture else REDACTED,
+            },
             finished="conversation_turn_completed",
             failed="conversation_turn_failed",
             namespace=["conversation", plan.flow_name],
@@ -141,8 +145,9 @@ def _run_locked(plan: TurnPlan) -> str:
             span = handle.span
             if span is not None and span.get_span_context().is_valid:
                 context = span.get_span_context()
-                store.record_span(session_id, number, SpanRef(format(context.trace_id, "032x"),
-                                                              format(context.span_id, "016x")))
+                store.record_span(
+                    session_id, number, SpanRef(format(context.trace_id, "032x"), format(context.span_id, "016x"))
+                )
             if news or interrupted:
                 emit("conversation_transcript_loaded", _loaded_data(session_id, loaded.messages, interrupted, capture))
             emit("conversation_message_added", user.frame_data(session_id, capture, REDACTED))
@@ -173,8 +178,12 @@ def _loaded_data(
     session_id: str, messages: list[ConversationMessage], interrupted: list[ConversationMessage], capture: bool
 ) -> dict[str, Any]:
     def brief(message: ConversationMessage) -> dict[str, Any]:
-        return {"message_id": message.id, "turn": message.turn, "role": message.role,
-                "content": message.content if capture else REDACTED}
+        return {
+            "message_id": message.id,
+            "turn": message.turn,
+            "role": message.role,
+            "content": message.content if capture else REDACTED,
+        }
 
     return {
         "session_id": session_id,
@@ -188,8 +197,10 @@ def _choose(plan: TurnPlan, turn: Turn) -> str:
     name = plan.choose(turn) or BUILTIN_ROUTE
     if name != BUILTIN_ROUTE and name not in plan.routes:
         known = ", ".join([BUILTIN_ROUTE, *plan.routes])
-        raise RouteError(f"choose_route() picked the route {name!r}, which is not declared (routes: {known}); "
-                         "declare it with @route() or return one of these names")
+        raise RouteError(
+            f"choose_route() picked the route {name!r}, which is not declared (routes: {known}); "
+            "declare it with @route() or return one of these names"
+        )
     return name
 
 

@@ -174,8 +174,9 @@ def _check_input(message: Any, session_id: Any) -> tuple[str, str]:
     if not isinstance(message, str):
         raise ConversationInputError(f"a turn's message must be a str, got {type(message).__name__}")
     if not message.strip():
-        raise ConversationInputError("a turn's message is empty; send some text (an empty turn would only confuse "
-                                     "the model and the transcript)")
+        raise ConversationInputError(
+            "a turn's message is empty; send some text (an empty turn would only confuse the model and the transcript)"
+        )
     if not isinstance(session_id, str) or not session_id.strip():
         raise ConversationInputError(f"session_id must be a non-empty str such as 'session-1', got {session_id!r}")
     if len(session_id) > MAX_SESSION_ID or any(ord(c) < 32 for c in session_id):
@@ -227,8 +228,9 @@ def _prepare(flow: Any, message: Any, session_id: Any, create: bool) -> tuple[Tu
 
 
 def _span_context(ref: SpanRef) -> SpanContext:
-    return SpanContext(int(ref.trace_id, 16), int(ref.span_id, 16), is_remote=True,
-                       trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return SpanContext(
+        int(ref.trace_id, 16), int(ref.span_id, 16), is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED)
+    )
 
 
 ConversationStateT = TypeVar("ConversationStateT", bound=ConversationState)

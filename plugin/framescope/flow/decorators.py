@@ -31,14 +31,18 @@ def marks_of(fn: Any) -> Marks | None:
     return getattr(fn, MARKS_ATTRIBUTE, None)
 
 
-def _merge(fn: Callable[..., Any], *, is_start: bool = False, is_router: bool = False,
-           condition: Part | None = None) -> None:
+def _merge(
+    fn: Callable[..., Any], *, is_start: bool = False, is_router: bool = False, condition: Part | None = None
+) -> None:
     old = marks_of(fn) or Marks()
     merged = old.condition
     if condition is not None:
         merged = condition if merged is None else or_(merged, condition)
-    setattr(fn, MARKS_ATTRIBUTE, replace(old, is_start=old.is_start or is_start,
-                                         is_router=old.is_router or is_router, condition=merged))
+    setattr(
+        fn,
+        MARKS_ATTRIBUTE,
+        replace(old, is_start=old.is_start or is_start, is_router=old.is_router or is_router, condition=merged),
+    )
 
 
 def _decorator(name: str, condition: Any, *, is_start: bool = False, is_router: bool = False) -> Callable[[F], F]:

@@ -128,9 +128,7 @@ class Flow(Generic[StateT]):
         plan, links = self._plan_resume(answer, token)
         return self._stream(plan, links, keep_history)
 
-    def resume_astream(
-        self, answer: Any, *, token: str | None = None, keep_history: bool = True
-    ) -> AsyncStreamSession:
+    def resume_astream(self, answer: Any, *, token: str | None = None, keep_history: bool = True) -> AsyncStreamSession:
         plan, links = self._plan_resume(answer, token)
         return self._astream(plan, links, keep_history)
 

@@ -110,7 +110,7 @@ def _build(cls: type) -> FlowGraph:
         if bare is not None:
             raise FlowDefinitionError(
                 f"{flow_name}.{name}: @{bare} was used without its argument; write "
-                f"@{bare}(other_method) or @{bare}(\"label\")" + (" or @start()" if bare == "start" else "")
+                f'@{bare}(other_method) or @{bare}("label")' + (" or @start()" if bare == "start" else "")
             )
         marks = marks_of(value)
         if marks is None or not callable(value):
@@ -145,9 +145,7 @@ def _takes_value(fn: Any) -> bool:
         parameters = list(inspect.signature(fn).parameters.values())[1:]
     except (TypeError, ValueError):
         return False
-    return any(
-        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters
-    )
+    return any(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters)
 
 
 def _declared_labels(fn: Any) -> frozenset[str] | None:

@@ -39,9 +39,7 @@ class MethodCall:
     asked: int = 0
 
 
-current_call: contextvars.ContextVar[MethodCall | None] = contextvars.ContextVar(
-    "framescope_flow_method", default=None
-)
+current_call: contextvars.ContextVar[MethodCall | None] = contextvars.ContextVar("framescope_flow_method", default=None)
 
 
 def ask(flow: Any, prompt: str) -> Any:

@@ -92,9 +92,12 @@ class FlowEngine:
         started: dict[str, Any] = {"flow_name": name, "inputs": plan.inputs}
         if plan.resumed is not None:
             started["resumed"] = True
-        with _workflow_metered(name), lifecycle(
-            "flow_started", started, finished="flow_finished", failed="flow_failed", namespace=["flow", name]
-        ) as handle:
+        with (
+            _workflow_metered(name),
+            lifecycle(
+                "flow_started", started, finished="flow_finished", failed="flow_failed", namespace=["flow", name]
+            ) as handle,
+        ):
             handle.data["flow_name"] = name
             if plan.resumed is not None:
                 emit("flow_resumed", {**plan.resumed.model_dump(), "answer": plan.answer})
@@ -133,7 +136,9 @@ class FlowEngine:
         if progress.paused:
             first = progress.paused[0][1]
             progress.pending_input = PendingInput(
-                flow_name=self.name, method_name=first.method_name, prompt=first.prompt,
+                flow_name=self.name,
+                method_name=first.method_name,
+                prompt=first.prompt,
                 resume_token=secrets.token_hex(8),
             )
             return progress.pending_input
@@ -164,8 +169,16 @@ class FlowEngine:
 
     def _routed(self, router: str, label: str) -> None:
         listeners = self.graph.listeners_of(label)
-        emit("flow_routed", {"flow_name": self.name, "method_name": router, "label": label,
-                             "listeners": listeners, "handled": bool(listeners)})
+        emit(
+            "flow_routed",
+            {
+                "flow_name": self.name,
+                "method_name": router,
+                "label": label,
+                "listeners": listeners,
+                "handled": bool(listeners),
+            },
+        )
         if not listeners:
             warnings.warn(
                 f"{self.name}.{router} routed to {label!r}, but no method listens to it, so that branch "
@@ -183,8 +196,11 @@ class FlowEngine:
         args = (trigger.value,) if spec.takes_value and trigger.source is not None else ()
         call = MethodCall(self.flow, spec.name, list(self.progress.answers.get(spec.name, ())))
         with lifecycle(
-            "method_execution_started", data, finished="method_execution_finished",
-            failed="method_execution_failed", namespace=["flow", self.name, spec.name],
+            "method_execution_started",
+            data,
+            finished="method_execution_finished",
+            failed="method_execution_failed",
+            namespace=["flow", self.name, spec.name],
         ) as handle:
             handle.data.update(flow_name=self.name, method_name=spec.name)
             token = current_call.set(call)
@@ -218,7 +234,7 @@ def _label(flow_name: str, router: str, result: Any) -> str | None:
     if result is None or isinstance(result, str):
         return result
     raise TypeError(
-        f"{flow_name}.{router} is a @router, so it must return a label (str) that @listen(\"label\") "
+        f'{flow_name}.{router} is a @router, so it must return a label (str) that @listen("label") '
         f"methods react to, or None to route nowhere; it returned {type(result).__name__}"
     )
 

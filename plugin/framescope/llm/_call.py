@@ -203,10 +203,15 @@ class _ToolLoop:
     def recorded(self) -> Iterator[None]:
         """The call's lifecycle frames, span and metrics around the whole loop."""
         plan = self.plan
-        with _metered(plan, self.tally), lifecycle(
-            "llm_call_started", plan.started_data(self.capture), finished="llm_call_completed",
-            failed="llm_call_failed",
-        ) as call:
+        with (
+            _metered(plan, self.tally),
+            lifecycle(
+                "llm_call_started",
+                plan.started_data(self.capture),
+                finished="llm_call_completed",
+                failed="llm_call_failed",
+            ) as call,
+        ):
             yield
             assert self.final is not None
             call.data.update(self.tally.closing_data(self.final, plan, self.capture))

@@ -102,6 +102,4 @@ def _masked_call(call: Any) -> dict[str, Any]:
 
 
 def recorded_tool_calls(calls: list[ToolCall], capture: bool) -> list[dict[str, Any]]:
-    return [
-        {"id": call.id, "name": call.name, "arguments": call.arguments if capture else REDACTED} for call in calls
-    ]
+    return [{"id": call.id, "name": call.name, "arguments": call.arguments if capture else REDACTED} for call in calls]

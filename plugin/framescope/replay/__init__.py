@@ -92,9 +92,7 @@ def load_runs(records: Iterable[SpanRecord], *, reconstruct: bool = False) -> li
     return runs
 
 
-def _runs_of(
-    records: list[SpanRecord], trace_id: str | None, reconstruct: bool
-) -> tuple[list[DecodedRun], bool]:
+def _runs_of(records: list[SpanRecord], trace_id: str | None, reconstruct: bool) -> tuple[list[DecodedRun], bool]:
     """Decoded runs, or reconstructed ones when allowed and the wanted trace has none."""
     with paused_gc():
         runs = decode_runs(records)
@@ -115,7 +113,10 @@ def _warn_gaps(runs: list[DecodedRun], source: str) -> None:
         if run.gaps:
             logger.warning(
                 "run %s in %s is missing frames with seq %s; replaying the %d frames that are there",
-                run.run_id, source, describe_gaps(run.gaps), len(run.frames),
+                run.run_id,
+                source,
+                describe_gaps(run.gaps),
+                len(run.frames),
             )
 
 
@@ -198,8 +199,14 @@ def from_file(
     """
     with paused_gc():  # one pause for reading and decoding: the records die inside it, unscanned
         return from_records(
-            load_records(path, allow_torn=allow_torn), trace_id=trace_id, run_id=run_id, all_runs=all_runs,
-            speed=speed, strict=strict, reconstruct=reconstruct, source=str(path),
+            load_records(path, allow_torn=allow_torn),
+            trace_id=trace_id,
+            run_id=run_id,
+            all_runs=all_runs,
+            speed=speed,
+            strict=strict,
+            reconstruct=reconstruct,
+            source=str(path),
         )
 
 
@@ -227,14 +234,30 @@ def from_url(
     :class:`TraceNotFoundError`) naming the URL; the other options are :func:`from_records`'.
     """
     return _from_url(
-        url_or_base, trace_id, backend=backend, run_id=run_id, all_runs=all_runs, speed=speed,
-        strict=strict, reconstruct=reconstruct, headers=headers, token=token, timeout=timeout,
+        url_or_base,
+        trace_id,
+        backend=backend,
+        run_id=run_id,
+        all_runs=all_runs,
+        speed=speed,
+        strict=strict,
+        reconstruct=reconstruct,
+        headers=headers,
+        token=token,
+        timeout=timeout,
     )
 
 
-def _from_url(url_or_base: str, trace_id: str | None, *, backend: Backend = "auto",
-              headers: Mapping[str, str] | None = None, token: str | None = None,
-              timeout: float = DEFAULT_TIMEOUT, **options: Any) -> Any:
+def _from_url(
+    url_or_base: str,
+    trace_id: str | None,
+    *,
+    backend: Backend = "auto",
+    headers: Mapping[str, str] | None = None,
+    token: str | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    **options: Any,
+) -> Any:
     records, location = fetch_records(
         url_or_base, trace_id, backend=backend, headers=headers, token=token, timeout=timeout
     )
@@ -303,4 +326,3 @@ def list_runs(
         wanted = normalize_trace_id(trace_id)
         found = [run for run in found if wanted in run.trace_ids]
     return [describe_run(run, reconstructed=reconstructed) for run in found]
-

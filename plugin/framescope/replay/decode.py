@@ -306,9 +306,7 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
             f"span {span.span_id} event {name!r} at seq {first}: token run says {count} tokens "
             "but its ids do not match; the trace was truncated or edited"
         )
-    seq_offset = (
-        _int(_json(attrs[wire.SEQ_VALUE], span, event), span, event) - first if wire.SEQ_VALUE in attrs else 0
-    )
+    seq_offset = _int(_json(attrs[wire.SEQ_VALUE], span, event), span, event) - first if wire.SEQ_VALUE in attrs else 0
     ordinal = first
     try:
         for chunk, delta in zip(chunks, [0, *deltas], strict=True):

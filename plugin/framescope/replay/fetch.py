@@ -160,9 +160,7 @@ class TraceFetcher:
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         all_headers.update(headers or {})
-        self._client = httpx.Client(
-            base_url=self.base_url, headers=all_headers, timeout=timeout, transport=transport
-        )
+        self._client = httpx.Client(base_url=self.base_url, headers=all_headers, timeout=timeout, transport=transport)
 
     def __enter__(self) -> TraceFetcher:
         return self
@@ -241,9 +239,7 @@ class TraceFetcher:
         body, url = self._get_json("/api/search", params)
         traces = body.get("traces") if isinstance(body, Mapping) else None
         if traces is None and isinstance(body, Mapping) and "traces" not in body:
-            raise TraceFetchError(
-                f"{url} answered without a \"traces\" list; is {self.base_url} a Tempo URL?", url=url
-            )
+            raise TraceFetchError(f'{url} answered without a "traces" list; is {self.base_url} a Tempo URL?', url=url)
         return _ids_from(traces or [], "traceID", url)
 
     def search_jaeger(
@@ -276,7 +272,7 @@ class TraceFetcher:
             if isinstance(body, Mapping) and body.get("errors"):
                 raise TraceFetchError(f"{url} answered with errors: {body['errors']!r}", url=url)
             raise TraceFetchError(
-                f"{url} answered without a \"data\" list; is {self.base_url} a Jaeger query URL?",
+                f'{url} answered without a "data" list; is {self.base_url} a Jaeger query URL?',
                 url=url,
             )
         return _ids_from(data, "traceID", url)
@@ -305,8 +301,9 @@ class TraceFetcher:
                 response = get_within(self._client, path, params, deadline=self._deadline, max_bytes=self.max_bytes)
             except BodyTooLarge as exc:
                 raise TraceFetchError(
-                    f"{url}: {exc}; raise FRAMESCOPE_MAX_TRACE_BYTES (or max_bytes=) if the trace really is "
-                    "that large", url=url, status_code=exc.status_code,
+                    f"{url}: {exc}; raise FRAMESCOPE_MAX_TRACE_BYTES (or max_bytes=) if the trace really is that large",
+                    url=url,
+                    status_code=exc.status_code,
                 ) from None
             except DeadlinePassed:
                 raise self._deadline_error(url) from None

@@ -44,7 +44,12 @@ OPERATION = "gen_ai.operation.name"
 LLM_OPERATIONS = frozenset({"chat", "text_completion", "generate_content"})
 TOOL_OPERATION = "execute_tool"
 _NAMED_OPERATIONS = LLM_OPERATIONS | {
-    TOOL_OPERATION, "invoke_agent", "create_agent", "invoke_workflow", "embeddings", "retrieval",
+    TOOL_OPERATION,
+    "invoke_agent",
+    "create_agent",
+    "invoke_workflow",
+    "embeddings",
+    "retrieval",
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

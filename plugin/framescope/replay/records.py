@@ -84,9 +84,7 @@ def from_readable_span(span: Any) -> SpanRecord:
         start_time_unix_nano=span.start_time or 0,
         end_time_unix_nano=span.end_time or 0,
         attributes=_plain(span.attributes),
-        events=[
-            EventRecord(event.name, event.timestamp, _plain(event.attributes)) for event in span.events
-        ],
+        events=[EventRecord(event.name, event.timestamp, _plain(event.attributes)) for event in span.events],
         links=[
             LinkRecord(
                 format(link.context.trace_id, "032x"),

@@ -136,9 +136,7 @@ def replay_runs(
         trace_id=trace_ids[0] if trace_ids else None,
         speed=speed,
     )
-    session: ReplaySession | AsyncReplaySession = (
-        AsyncReplaySession(feed) if asynchronous else ReplaySession(feed)
-    )
+    session: ReplaySession | AsyncReplaySession = AsyncReplaySession(feed) if asynchronous else ReplaySession(feed)
     feed.run_id = last.run_id if len(runs) == 1 else None
     feed.incomplete = _incomplete(last) if error is None else None
     session.incomplete = any(run.gaps for run in runs)

@@ -171,8 +171,9 @@ def _build(
     processor = FrameSpanProcessor()
     loss_report.reset()  # a new runtime reports its own losses from the first one
     if _env_flag("OTEL_SDK_DISABLED", False):
-        return TelemetrySetup(processor, None, None, False, queue_size=queue_size,
-                       capture_message_content=capture_message_content)
+        return TelemetrySetup(
+            processor, None, None, False, queue_size=queue_size, capture_message_content=capture_message_content
+        )
 
     provider = tracer_provider
     if provider is None:
@@ -184,8 +185,9 @@ def _build(
         name = service_name or os.environ.get("OTEL_SERVICE_NAME") or DEFAULT_SERVICE_NAME
         # shutdown_on_exit=False: our own atexit shutdown is bounded, the SDK's is not.
         provider = TracerProvider(resource=Resource.create({"service.name": name}), shutdown_on_exit=False)
-    runtime = TelemetrySetup(processor, None, provider, owns, queue_size=queue_size,
-                      capture_message_content=capture_message_content)
+    runtime = TelemetrySetup(
+        processor, None, provider, owns, queue_size=queue_size, capture_message_content=capture_message_content
+    )
     provider.add_span_processor(processor)
     runtime._added_processors.append(processor)
 
@@ -247,8 +249,10 @@ def _exporter_names(exporter: str | SpanExporter | None, owns: bool, endpoint: s
         raw = os.environ.get("OTEL_TRACES_EXPORTER", "")
     names = [part.strip().lower() for part in raw.split(",") if part.strip()]
     if not names:
-        has_endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+        has_endpoint = (
+            endpoint
+            or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
         )
         names = ["otlp" if has_endpoint else "file"]
     unknown = [name for name in names if name not in EXPORTER_NAMES]
@@ -281,16 +285,19 @@ def _make_exporter(
             return OtlpJsonFileExporter(path, max_bytes=max_bytes)
         except ValueError:
             raise ConfigurationError(
-                f"FRAMESCOPE_TRACE_FILE_MAX_BYTES={raw_max!r} is not a byte count; use a whole number "
-                "(0 never rotates)"
+                f"FRAMESCOPE_TRACE_FILE_MAX_BYTES={raw_max!r} is not a byte count; use a whole number (0 never rotates)"
             ) from None
     # otlp
     protocol = (
-        protocol
-        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "http/protobuf"
-    ).strip().lower()
+        (
+            protocol
+            or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+            or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+            or "http/protobuf"
+        )
+        .strip()
+        .lower()
+    )
     if protocol not in PROTOCOLS:
         raise ConfigurationError(
             f"OTLP protocol {protocol!r} is not supported; use one of {', '.join(PROTOCOLS)} "
@@ -298,18 +305,23 @@ def _make_exporter(
         )
     runtime.protocol = protocol
     quiet_sdk_exporter_logs()  # retries are counted in framescope's loss summary, not printed
-    runtime.endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
-        "OTEL_EXPORTER_OTLP_ENDPOINT"
-    ) or ("http://localhost:4317" if protocol == "grpc" else "http://localhost:4318")
+    runtime.endpoint = (
+        endpoint
+        or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or ("http://localhost:4317" if protocol == "grpc" else "http://localhost:4318")
+    )
     if protocol == "grpc":
         require_grpc_exporter()
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
-        # the SDK annotates channel_options as string pairs; gRPC's integer options are ints
-        options: Any = GRPC_RECONNECT_OPTIONS
-        if endpoint:
-            return GrpcExporter(endpoint=endpoint, channel_options=options)
-        return GrpcExporter(channel_options=options)
+        import inspect
+
+        grpc_options: dict[str, Any] = {"endpoint": endpoint} if endpoint else {}
+        # channel_options came with SDK 1.36; an older exporter keeps gRPC's own reconnect backoff
+        if "channel_options" in inspect.signature(GrpcExporter.__init__).parameters:
+            grpc_options["channel_options"] = GRPC_RECONNECT_OPTIONS
+        return GrpcExporter(**grpc_options)
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
     if endpoint:
@@ -365,7 +377,8 @@ def _shutdown_locked() -> None:
                 loss_report.lost(stats.exporter, "shutdown", queued)
         logger.warning(
             "framescope stopped waiting for its exporters after %gs at shutdown; set FRAMESCOPE_SHUTDOWN_TIMEOUT "
-            "to wait longer", deadline_s,
+            "to wait longer",
+            deadline_s,
         )
     loss_report.flush()
 

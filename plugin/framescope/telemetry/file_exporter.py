@@ -71,13 +71,20 @@ class OtlpJsonFileExporter(SpanExporter):
                 append_line(fd, data)
             return SpanExportResult.SUCCESS
         except OSError as exc:  # a full disk, a read-only mount: one line, no traceback; the file stays whole
-            logger.warning("framescope could not write %d span(s) to %s (%s); the file is left as it was",
-                           len(spans), self.path, exc)
+            logger.warning(
+                "framescope could not write %d span(s) to %s (%s); the file is left as it was",
+                len(spans),
+                self.path,
+                exc,
+            )
             return SpanExportResult.FAILURE
         except Exception:  # counted and reported by the CountingSpanExporter around this one
             logger.warning(
                 "framescope could not write %d span(s) to %s; check that the directory is "
-                "writable or set FRAMESCOPE_TRACE_FILE", len(spans), self.path, exc_info=True,
+                "writable or set FRAMESCOPE_TRACE_FILE",
+                len(spans),
+                self.path,
+                exc_info=True,
             )
             return SpanExportResult.FAILURE
 

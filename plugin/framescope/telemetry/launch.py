@@ -162,9 +162,7 @@ class _RunWorker:
     def __init__(self, first: _Job) -> None:
         self.jobs: SimpleQueue[_Job] = SimpleQueue()
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.thread = threading.Thread(
-            target=self._serve, name=f"framescope-run-{first.run.run_id}", daemon=True
-        )
+        self.thread = threading.Thread(target=self._serve, name=f"framescope-run-{first.run.run_id}", daemon=True)
         self.jobs.put(first)
         first.worker = self
         self.thread.start()

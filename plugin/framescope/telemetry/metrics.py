@@ -73,35 +73,57 @@ class MetricSpec:
 
 
 TOKEN_USAGE = MetricSpec(
-    "gen_ai.client.token.usage", "histogram", "{token}",
+    "gen_ai.client.token.usage",
+    "histogram",
+    "{token}",
     "Number of input and output tokens used per LLM call.",
 )
 OPERATION_DURATION = MetricSpec(
-    "gen_ai.client.operation.duration", "histogram", "s", "Duration of one LLM call.",
+    "gen_ai.client.operation.duration",
+    "histogram",
+    "s",
+    "Duration of one LLM call.",
 )
 TIME_TO_FIRST_CHUNK = MetricSpec(
-    "gen_ai.client.operation.time_to_first_chunk", "histogram", "s",
+    "gen_ai.client.operation.time_to_first_chunk",
+    "histogram",
+    "s",
     "Time from sending a streamed LLM request to receiving its first chunk.",
 )
 TIME_PER_OUTPUT_CHUNK = MetricSpec(
-    "gen_ai.client.operation.time_per_output_chunk", "histogram", "s",
+    "gen_ai.client.operation.time_per_output_chunk",
+    "histogram",
+    "s",
     "Time between two chunks of a streamed LLM answer, recorded for every chunk after the first.",
 )
 WORKFLOW_DURATION = MetricSpec(
-    "gen_ai.workflow.duration", "histogram", "s", "Duration of one flow run (a GenAI workflow).",
+    "gen_ai.workflow.duration",
+    "histogram",
+    "s",
+    "Duration of one flow run (a GenAI workflow).",
 )
 TOOL_DURATION = MetricSpec(
-    "gen_ai.execute_tool.duration", "histogram", "s", "Duration of one tool execution.",
+    "gen_ai.execute_tool.duration",
+    "histogram",
+    "s",
+    "Duration of one tool execution.",
 )
 FRAMES = MetricSpec(
-    "framescope.frames", "counter", "{frame}", "Stream frames emitted, by channel and type.",
+    "framescope.frames",
+    "counter",
+    "{frame}",
+    "Stream frames emitted, by channel and type.",
 )
 SESSIONS_ACTIVE = MetricSpec(
-    "framescope.sessions.active", "updowncounter", "{session}",
+    "framescope.sessions.active",
+    "updowncounter",
+    "{session}",
     "Stream sessions currently open.",
 )
 SPANS_DROPPED = MetricSpec(
-    "framescope.spans.dropped", "counter", "{span}",
+    "framescope.spans.dropped",
+    "counter",
+    "{span}",
     "Spans the exporter path dropped instead of delivering, by reason.",
 )
 
@@ -123,7 +145,22 @@ _TOKEN_BUCKETS = tuple(float(4**i) for i in range(14))  # 1, 4, 16, ... 67108864
 _DURATION_BUCKETS = tuple(0.01 * 2**i for i in range(14))  # 0.01 ... 81.92 s
 _WORKFLOW_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0)
 _FIRST_CHUNK_BUCKETS = (
-    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    0.001,
+    0.005,
+    0.01,
+    0.02,
+    0.04,
+    0.06,
+    0.08,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
 )
 
 #: Distinct (channel, frame type) series kept before new types fold into ``_other``:
@@ -141,45 +178,59 @@ class FrameMetrics:
 
     def __init__(self, meter: Meter) -> None:
         self._token_usage = meter.create_histogram(
-            TOKEN_USAGE.name, unit=TOKEN_USAGE.unit, description=TOKEN_USAGE.description,
+            TOKEN_USAGE.name,
+            unit=TOKEN_USAGE.unit,
+            description=TOKEN_USAGE.description,
             explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
         )
         self._duration = meter.create_histogram(
-            OPERATION_DURATION.name, unit=OPERATION_DURATION.unit,
+            OPERATION_DURATION.name,
+            unit=OPERATION_DURATION.unit,
             description=OPERATION_DURATION.description,
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
         self._first_chunk = meter.create_histogram(
-            TIME_TO_FIRST_CHUNK.name, unit=TIME_TO_FIRST_CHUNK.unit,
+            TIME_TO_FIRST_CHUNK.name,
+            unit=TIME_TO_FIRST_CHUNK.unit,
             description=TIME_TO_FIRST_CHUNK.description,
             explicit_bucket_boundaries_advisory=_FIRST_CHUNK_BUCKETS,
         )
         self._per_chunk = meter.create_histogram(
-            TIME_PER_OUTPUT_CHUNK.name, unit=TIME_PER_OUTPUT_CHUNK.unit,
+            TIME_PER_OUTPUT_CHUNK.name,
+            unit=TIME_PER_OUTPUT_CHUNK.unit,
             description=TIME_PER_OUTPUT_CHUNK.description,
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
         self._workflow_duration = meter.create_histogram(
-            WORKFLOW_DURATION.name, unit=WORKFLOW_DURATION.unit, description=WORKFLOW_DURATION.description,
+            WORKFLOW_DURATION.name,
+            unit=WORKFLOW_DURATION.unit,
+            description=WORKFLOW_DURATION.description,
             explicit_bucket_boundaries_advisory=_WORKFLOW_BUCKETS,
         )
         self._tool_duration = meter.create_histogram(
-            TOOL_DURATION.name, unit=TOOL_DURATION.unit, description=TOOL_DURATION.description,
+            TOOL_DURATION.name,
+            unit=TOOL_DURATION.unit,
+            description=TOOL_DURATION.description,
             explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
         )
         self._sessions = meter.create_up_down_counter(
-            SESSIONS_ACTIVE.name, unit=SESSIONS_ACTIVE.unit,
+            SESSIONS_ACTIVE.name,
+            unit=SESSIONS_ACTIVE.unit,
             description=SESSIONS_ACTIVE.description,
         )
         self._dropped = meter.create_counter(
-            SPANS_DROPPED.name, unit=SPANS_DROPPED.unit, description=SPANS_DROPPED.description,
+            SPANS_DROPPED.name,
+            unit=SPANS_DROPPED.unit,
+            description=SPANS_DROPPED.description,
         )
         # Hot path state: one mutable cell per series, read by the observable callback.
         self._lock = threading.Lock()
         self._frame_cells: dict[tuple[str, str], list[int]] = {}
         self._frame_attrs: dict[tuple[str, str], dict[str, str]] = {}
         meter.create_observable_counter(
-            FRAMES.name, callbacks=[self._observe_frames], unit=FRAMES.unit,
+            FRAMES.name,
+            callbacks=[self._observe_frames],
+            unit=FRAMES.unit,
             description=FRAMES.description,
         )
 
@@ -319,9 +370,7 @@ def _otlp_exporter(endpoint: str | None, protocol: str) -> MetricExporter:
         base = endpoint.rstrip("/")
         path = base if base.endswith("/v1/metrics") else base + "/v1/metrics"
         return HttpExporter(endpoint=path)
-    raise ValueError(
-        f"unsupported OTLP protocol {protocol!r} for metrics; use one of {', '.join(_PROTOCOLS)}"
-    )
+    raise ValueError(f"unsupported OTLP protocol {protocol!r} for metrics; use one of {', '.join(_PROTOCOLS)}")
 
 
 def build_meter_provider(
@@ -357,12 +406,9 @@ def build_meter_provider(
             exporter = ConsoleMetricExporter(out=sys.stdout)
         else:
             raise ValueError(
-                f"unsupported metrics exporter {name!r} (OTEL_METRICS_EXPORTER); "
-                "use otlp, console or none"
+                f"unsupported metrics exporter {name!r} (OTEL_METRICS_EXPORTER); use otlp, console or none"
             )
-        readers.append(
-            PeriodicExportingMetricReader(exporter, export_interval_millis=export_interval_ms)
-        )
+        readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=export_interval_ms))
     if not readers:
         return None
     # framescope.shutdown() (also run at exit) shuts it down; the SDK's own exit hook would do it twice.

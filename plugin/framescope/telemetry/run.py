@@ -37,9 +37,7 @@ from framescope.types.redaction import redact_text
 from framescope.types.routing import TOKEN_TYPES, channel_for
 from framescope.types.streaming import StreamFrame, make_frame
 
-_current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar(
-    "framescope_run", default=None
-)
+_current_run: contextvars.ContextVar[Run | None] = contextvars.ContextVar("framescope_run", default=None)
 _current_lifecycle: contextvars.ContextVar[LifecycleSpan | None] = contextvars.ContextVar(
     "framescope_lifecycle", default=None
 )
@@ -125,9 +123,7 @@ class Run:
             sink.trace_id = trace_id
 
     # -- the single place frames are made ----------------------------------------------
-    def _make(
-        self, type_: str, data: dict[str, Any], namespace: list[str], parent_id: str | None
-    ) -> StreamFrame:
+    def _make(self, type_: str, data: dict[str, Any], namespace: list[str], parent_id: str | None) -> StreamFrame:
         seq = self._seq
         self._seq = seq + 1
         frame_id = self._prefix + str(seq)
@@ -170,7 +166,14 @@ class Run:
                 namespace = scope.namespace
                 parent_id = scope.opener_id
             frame = make_frame(
-                frame_id, seq, type_, channel_for(type_), namespace, _now(_utc), parent_id, self._last_id,
+                frame_id,
+                seq,
+                type_,
+                channel_for(type_),
+                namespace,
+                _now(_utc),
+                parent_id,
+                self._last_id,
                 {"chunk": chunk},
             )
             self._last_id = frame_id
@@ -222,7 +225,11 @@ class Run:
             reason = f"{type(exc).__name__}: {redact_text(str(exc))}"[:300]
             logger.warning(
                 "framescope could not record frame %s (%s) of run %s in the trace (%s); the live "
-                "stream has it, the trace holds a placeholder", frame.seq, frame.type, self.run_id, reason,
+                "stream has it, the trace holds a placeholder",
+                frame.seq,
+                frame.type,
+                self.run_id,
+                reason,
             )
             if self.recorder is not None and write == self.recorder.event:
                 try:
@@ -270,9 +277,7 @@ def enter_run(run: Run) -> None:
     _current_lifecycle.set(None)
 
 
-def emit(
-    event_type: str, data: Mapping[str, Any] | Any = None, *, namespace: list[str] | None = None
-) -> StreamFrame:
+def emit(event_type: str, data: Mapping[str, Any] | Any = None, *, namespace: list[str] | None = None) -> StreamFrame:
     """Emit one event of the current run (outside any run it is recorded as its own run).
 
     ``data`` is made JSON-safe by the documented rule (docs/frames.md); the event's channel
@@ -399,9 +404,10 @@ def lifecycle(
     """
     run = _current_run.get()
     if run is None:
-        with current_or_new_run(), lifecycle(
-            started, data, finished=finished, failed=failed, namespace=namespace
-        ) as handle:
+        with (
+            current_or_new_run(),
+            lifecycle(started, data, finished=finished, failed=failed, namespace=namespace) as handle,
+        ):
             yield handle
         return
     parent = _current_lifecycle.get()

@@ -68,8 +68,9 @@ def input_messages(messages: Any) -> list[dict[str, Any]]:
                 arguments = json.loads(arguments) if isinstance(arguments, str) else arguments
             except ValueError:
                 pass
-            parts.append({"type": "tool_call", "id": call.get("id"), "name": function.get("name"),
-                          "arguments": arguments})
+            parts.append(
+                {"type": "tool_call", "id": call.get("id"), "name": function.get("name"), "arguments": arguments}
+            )
         out.append({"role": role, "parts": parts})
     return out
 

@@ -134,10 +134,15 @@ class Tool:
             if metrics is not None:
                 metrics.tool_call(tool_name=self.name, duration_s=time.perf_counter() - started, error_type=error_type)
 
-        with metered(report, failures=Exception), lifecycle(
-            "tool_usage_started", self._start(arguments, call_id, capture),
-            finished="tool_usage_finished", failed="tool_usage_error",
-        ) as call:
+        with (
+            metered(report, failures=Exception),
+            lifecycle(
+                "tool_usage_started",
+                self._start(arguments, call_id, capture),
+                finished="tool_usage_finished",
+                failed="tool_usage_error",
+            ) as call,
+        ):
             call.data["tool_name"] = self.name
             if call_id:
                 call.data["tool_call_id"] = call_id

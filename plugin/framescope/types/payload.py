@@ -41,8 +41,20 @@ from framescope.types.redaction import REDACTED, is_secret_key, normalise_key, r
 
 _MAX_DEPTH = 64
 _BIG_INT = 10**4000  # below sys.get_int_max_str_digits() (4300), so int -> str never raises
-_SAFE_HEADERS = frozenset({"accept", "acceptencoding", "acceptlanguage", "contenttype", "contentlength",
-                           "useragent", "xrequestid", "xscopeorgid", "connection", "host"})
+_SAFE_HEADERS = frozenset(
+    {
+        "accept",
+        "acceptencoding",
+        "acceptlanguage",
+        "contenttype",
+        "contentlength",
+        "useragent",
+        "xrequestid",
+        "xscopeorgid",
+        "connection",
+        "host",
+    }
+)
 _SCALARS = (int, bool, type(None))
 _SURROGATES = re.compile("[\ud800-\udfff]")
 

@@ -46,13 +46,9 @@ LLM_TYPES: Final[frozenset[str]] = frozenset(
     }
 )
 
-TOOL_TYPES: Final[frozenset[str]] = frozenset(
-    {"tool_usage_started", "tool_usage_finished", "tool_usage_error"}
-)
+TOOL_TYPES: Final[frozenset[str]] = frozenset({"tool_usage_started", "tool_usage_finished", "tool_usage_error"})
 
-MESSAGE_TYPES: Final[frozenset[str]] = frozenset(
-    {"conversation_message_added", "conversation_transcript_loaded"}
-)
+MESSAGE_TYPES: Final[frozenset[str]] = frozenset({"conversation_message_added", "conversation_transcript_loaded"})
 
 LIFECYCLE_TYPES: Final[frozenset[str]] = frozenset(
     {

@@ -44,8 +44,7 @@ class StreamFrame(BaseModel):
     def _must_be_aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError(
-                "StreamFrame.timestamp must be timezone-aware; "
-                "use datetime.now(timezone.utc) instead of datetime.now()"
+                "StreamFrame.timestamp must be timezone-aware; use datetime.now(timezone.utc) instead of datetime.now()"
             )
         return value
 
@@ -119,8 +118,7 @@ def check_channels(channels: Iterable[str]) -> frozenset[str]:
     unknown = sorted(chosen.difference(CHANNELS))
     if unknown:
         raise ValueError(
-            f"unknown stream channel(s) {', '.join(map(repr, unknown))}; "
-            f"valid channels are: {', '.join(CHANNELS)}"
+            f"unknown stream channel(s) {', '.join(map(repr, unknown))}; valid channels are: {', '.join(CHANNELS)}"
         )
     return chosen
 
@@ -344,7 +342,9 @@ class _SessionOutcome(Generic[ProjectionT]):
         """True once the run ended successfully and every frame has been read."""
         feed = self._state.feed
         return (
-            self._state.exhausted and feed.error is None and not feed.cancelled
+            self._state.exhausted
+            and feed.error is None
+            and not feed.cancelled
             and getattr(feed, "incomplete", None) is None
         )
 
@@ -387,8 +387,12 @@ class StreamSession(_SessionOutcome[Iterator[StreamFrame]]):
         self.close()
 
     def __repr__(self) -> str:
-        status = "completed" if self.is_completed else "cancelled" if self.is_cancelled else (
-            "exhausted" if self.is_exhausted else "open"
+        status = (
+            "completed"
+            if self.is_completed
+            else "cancelled"
+            if self.is_cancelled
+            else ("exhausted" if self.is_exhausted else "open")
         )
         return f"<StreamSession {status} frames={self._state.count} trace_id={self.trace_id}>"
 

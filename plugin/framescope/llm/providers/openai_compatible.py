@@ -48,7 +48,12 @@ _CHAT_PATH = "/chat/completions"
 # openai 2.x (which CrewAI pins) lets transport errors raised while reading a stream escape as
 # httpx exceptions; openai 3 wraps them.  Both mean the same to the caller.
 _MAPPED: tuple[type[Exception], ...] = (
-    openai.OpenAIError, httpx.TransportError, ValueError, TypeError, AttributeError, KeyError,
+    openai.OpenAIError,
+    httpx.TransportError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    KeyError,
 )
 
 
@@ -210,7 +215,11 @@ class OpenAICompatibleProvider(Provider):
             client = self._async_client(request.model)
             body, options = self._stream_post(request)
             sdk_stream = await client.post(
-                _CHAT_PATH, cast_to=object, body=body, options=options, stream=True,
+                _CHAT_PATH,
+                cast_to=object,
+                body=body,
+                options=options,
+                stream=True,
                 stream_cls=openai.AsyncStream[object],
             )
         try:

@@ -23,9 +23,9 @@ __all__ = ["ACCEPTED_FORMATS", "parse_trace_document", "read_trace_file"]
 
 ACCEPTED_FORMATS = (
     "OTLP/JSON (one ExportTraceServiceRequest, or JSON lines of them as the Collector's file "
-    "exporter writes), Jaeger v1 JSON (/api/traces/{id}: {\"data\": [...]} or one trace), "
-    "Jaeger v3 JSON (/api/v3/traces/{id}: {\"result\": ...}), Tempo JSON ({\"batches\": ...} "
-    "or {\"trace\": ...}), or OTLP/Tempo protobuf bytes"
+    'exporter writes), Jaeger v1 JSON (/api/traces/{id}: {"data": [...]} or one trace), '
+    'Jaeger v3 JSON (/api/v3/traces/{id}: {"result": ...}), Tempo JSON ({"batches": ...} '
+    'or {"trace": ...}), or OTLP/Tempo protobuf bytes'
 )
 
 _OTLP_KEYS = ("resourceSpans", "resource_spans", "batches", "result", "trace", "error")
@@ -50,8 +50,9 @@ def parse_trace_document(content: bytes | str) -> list[SpanRecord]:
                 "(pass protobuf as bytes, not str)"
             )
         raw = content.encode("utf-8", "surrogatepass")
-        return read_trace_stream(io.BytesIO(raw), parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS,
-                                 json_only=True)
+        return read_trace_stream(
+            io.BytesIO(raw), parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS, json_only=True
+        )
     raise TraceFormatError(f"expected bytes or str, got {type(content).__name__}")
 
 
@@ -71,14 +72,10 @@ def parse_json_document(document: Any) -> list[SpanRecord]:
                 raise TraceFormatError(str(exc), where=f"[{i}]") from None
         return records
     if not isinstance(document, Mapping):
-        raise TraceFormatError(
-            f"expected a JSON object, got {type(document).__name__}; expected {ACCEPTED_FORMATS}"
-        )
+        raise TraceFormatError(f"expected a JSON object, got {type(document).__name__}; expected {ACCEPTED_FORMATS}")
     if any(key in document for key in _OTLP_KEYS):
         return parse_otlp_json(document)
     if "data" in document or ("spans" in document and ("traceID" in document or "processes" in document)):
         return parse_jaeger_v1(document)
     keys = ", ".join(sorted(map(str, document))[:8]) or "none"
-    raise TraceFormatError(
-        f"unrecognised trace document (top-level keys: {keys}); expected {ACCEPTED_FORMATS}"
-    )
+    raise TraceFormatError(f"unrecognised trace document (top-level keys: {keys}); expected {ACCEPTED_FORMATS}")

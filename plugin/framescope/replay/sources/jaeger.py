@@ -57,9 +57,7 @@ def parse_jaeger_v1(document: Mapping[str, Any]) -> list[SpanRecord]:
         traces = document["data"]
         errors = document.get("errors")
         if errors and not traces:
-            raise TraceFormatError(
-                f"Jaeger answered with errors instead of a trace: {errors!r}; check the trace id"
-            )
+            raise TraceFormatError(f"Jaeger answered with errors instead of a trace: {errors!r}; check the trace id")
         if traces is None:
             return []
         if not isinstance(traces, list):
@@ -93,10 +91,7 @@ def _read_trace(trace: Any, where: str) -> list[SpanRecord]:
     spans = trace.get("spans") or []
     if not isinstance(spans, list):
         raise TraceFormatError("expected a list", where=_path(where, "spans"))
-    return [
-        _read_span(span, _path(where, f"spans[{i}]"), resources)
-        for i, span in enumerate(spans)
-    ]
+    return [_read_span(span, _path(where, f"spans[{i}]"), resources) for i, span in enumerate(spans)]
 
 
 def _read_process(process: Any, where: str) -> Attributes:
@@ -188,11 +183,13 @@ def _read_references(span: Mapping[str, Any], trace_id: str, where: str) -> tupl
                 f"unknown refType {ref.get('refType')!r}; expected CHILD_OF or FOLLOWS_FROM",
                 where=f"{ref_where}.refType",
             )
-        parsed.append((
-            ref_type,
-            decode_trace_id(ref.get("traceID"), f"{ref_where}.traceID"),
-            decode_span_id(ref.get("spanID"), f"{ref_where}.spanID"),
-        ))
+        parsed.append(
+            (
+                ref_type,
+                decode_trace_id(ref.get("traceID"), f"{ref_where}.traceID"),
+                decode_span_id(ref.get("spanID"), f"{ref_where}.spanID"),
+            )
+        )
 
     parent: str | None = None
     parent_index: int | None = None

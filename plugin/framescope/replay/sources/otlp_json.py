@@ -50,8 +50,8 @@ __all__ = [
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 _ACCEPTED = (
-    "an OTLP/JSON ExportTraceServiceRequest ({\"resourceSpans\": [...]}), Jaeger v3's "
-    "{\"result\": {...}}, Tempo v2's {\"trace\": {...}} or Tempo v1's {\"batches\": [...]}"
+    'an OTLP/JSON ExportTraceServiceRequest ({"resourceSpans": [...]}), Jaeger v3\'s '
+    '{"result": {...}}, Tempo v2\'s {"trace": {...}} or Tempo v1\'s {"batches": [...]}'
 )
 
 
@@ -65,14 +65,10 @@ def parse_otlp_json(document: Mapping[str, Any]) -> list[SpanRecord]:
     is not one of the accepted shapes or has a malformed field.
     """
     if not isinstance(document, Mapping):
-        raise TraceFormatError(
-            f"expected a JSON object, got {type(document).__name__}; pass {_ACCEPTED}"
-        )
+        raise TraceFormatError(f"expected a JSON object, got {type(document).__name__}; pass {_ACCEPTED}")
     resource_spans, where = _unwrap(document)
     if not isinstance(resource_spans, list):
-        raise TraceFormatError(
-            f"expected a list, got {type(resource_spans).__name__}", where=where
-        )
+        raise TraceFormatError(f"expected a list, got {type(resource_spans).__name__}", where=where)
     records: list[SpanRecord] = []
     for i, rs in enumerate(resource_spans):
         _read_resource_spans(rs, f"{where}[{i}]", records)
@@ -104,9 +100,7 @@ def _unwrap(document: Mapping[str, Any]) -> tuple[Any, str]:
             "check the trace id and the backend URL"
         )
     keys = ", ".join(sorted(map(str, document))[:8]) or "none"
-    raise TraceFormatError(
-        f"no resourceSpans found (top-level keys: {keys}); expected {_ACCEPTED}"
-    )
+    raise TraceFormatError(f"no resourceSpans found (top-level keys: {keys}); expected {_ACCEPTED}")
 
 
 def _unwrap_inner(inner: Mapping[str, Any]) -> tuple[Any, str]:
@@ -169,9 +163,7 @@ def _read_resource_spans(rs: Any, where: str, out: list[SpanRecord]) -> None:
             )
 
 
-def _read_span(
-    span: Any, where: str, resource: Attributes, scope_name: str, scope_version: str
-) -> SpanRecord:
+def _read_span(span: Any, where: str, resource: Attributes, scope_name: str, scope_version: str) -> SpanRecord:
     span = _expect_object(span, where)
     trace_id = decode_trace_id(_get(span, "traceId", "trace_id"), f"{where}.traceId")
     span_id = decode_span_id(_get(span, "spanId", "span_id"), f"{where}.spanId")
@@ -280,9 +272,7 @@ def _read_integer(value: Any, where: str) -> int:
             return int(value.strip())
         except ValueError:
             pass
-    raise TraceFormatError(
-        f"expected an integer (a JSON number or a decimal string), got {value!r}", where=where
-    )
+    raise TraceFormatError(f"expected an integer (a JSON number or a decimal string), got {value!r}", where=where)
 
 
 def decode_trace_id(value: Any, where: str) -> str:
@@ -342,10 +332,8 @@ def read_any_value(value: Any, where: str) -> Any:
     if not value:
         return None
     if len(value) != 1:
-        raise TraceFormatError(
-            f"an AnyValue holds exactly one field, got {sorted(value)}", where=where
-        )
-    (kind, inner), = value.items()
+        raise TraceFormatError(f"an AnyValue holds exactly one field, got {sorted(value)}", where=where)
+    ((kind, inner),) = value.items()
     if kind in ("stringValue", "string_value"):
         return _read_str(inner, f"{where}.{kind}")
     if kind in ("boolValue", "bool_value"):
