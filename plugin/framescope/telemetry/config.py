@@ -313,9 +313,9 @@ def _make_exporter(
     )
     if protocol == "grpc":
         require_grpc_exporter()
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-
         import inspect
+
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
         grpc_options: dict[str, Any] = {"endpoint": endpoint} if endpoint else {}
         # channel_options came with SDK 1.36; an older exporter keeps gRPC's own reconnect backoff
