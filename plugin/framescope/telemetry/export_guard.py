@@ -53,12 +53,28 @@ class CountingSpanExporter(SpanExporter):
         self.inner = inner
         self.stats = stats
         self.metrics = metrics
+        self._raised: set[str] = set()
+
+    def _report_raise(self, exc: Exception) -> None:
+        """One line the first time an exporter raises a kind of error (older SDK exporters raise
+        on a closed port instead of returning FAILURE); the traceback only at DEBUG level, so a
+        dead endpoint never floods the terminal.  The lost spans go into the loss summary."""
+        kind = type(exc).__name__
+        if kind not in self._raised:
+            self._raised.add(kind)
+            logger.warning(
+                "framescope: the %s exporter raised %s: %s (its spans are counted as lost; tracebacks at DEBUG level)",
+                self.stats.exporter,
+                kind,
+                str(exc)[:200],
+            )
+        logger.debug("framescope: the %s exporter raised", self.stats.exporter, exc_info=True)
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         try:
             result = self.inner.export(spans)
-        except Exception:  # an exporter must never take the export thread down
-            logger.warning("framescope: the %s exporter raised", self.stats.exporter, exc_info=True)
+        except Exception as exc:  # an exporter must never take the export thread down
+            self._report_raise(exc)
             result = SpanExportResult.FAILURE
         stats = self.stats
         with stats._lock:
