@@ -214,15 +214,21 @@ class _RunWorker:
 
     def _tidy(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            leftover = asyncio.all_tasks(loop)
-            for task in leftover:
-                task.cancel()
-            if leftover:
-                loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
+            settle_loop(loop)
         except BaseException:  # a loop we cannot clean is not reused
             self.loop = None
             loop.close()
+
+
+def settle_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """What ``asyncio.run`` does after its coroutine, short of closing the loop: cancel the
+    tasks left over and close async generators, so the loop can be reused or closed cleanly."""
+    leftover = asyncio.all_tasks(loop)
+    for task in leftover:
+        task.cancel()
+    if leftover:
+        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
 
 
 def _submit(job: _Job) -> None:

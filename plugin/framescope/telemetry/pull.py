@@ -31,7 +31,7 @@ from opentelemetry import context as otel_context
 
 from framescope.errors import StreamClosed
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
-from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.launch import astream_call, settle_loop, stream_call
 from framescope.telemetry.run import Run, current_run, enter_run
 from framescope.types._feed import FrameQueue
 from framescope.types.streaming import AsyncStreamSession, StreamFrame, StreamSession
@@ -366,18 +366,12 @@ class LoopFeed(FrameQueue):
             _shut(loop)
         return None
 
-    def _wake_consumer(self) -> None:
-        if self._consumer_waiting:
-            self._not_empty.notify()
-        waiter = self._async_waiter
-        if waiter is not None:
-            self._async_waiter = None
-            loop, future = waiter
-            if threading.get_ident() == self.owner:  # on the loop itself: no self-pipe round trip
-                if not future.done():
-                    future.set_result(None)
-            else:
-                loop.call_soon_threadsafe(_resolve_future, future)
+    def _wake_async_reader(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        if threading.get_ident() == self.owner:  # on the loop itself: no self-pipe round trip
+            if not future.done():
+                future.set_result(None)
+        else:
+            super()._wake_async_reader(loop, future)
 
     def close(self) -> None:
         """Stop the run: its next emit raises ``StreamClosed``; give it a moment to unwind here,
@@ -403,11 +397,6 @@ class LoopFeed(FrameQueue):
         threading.Thread(target=_finish_loop, args=(loop, task), name=name, daemon=True).start()
 
 
-def _resolve_future(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 def _finish_loop(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
     asyncio.set_event_loop(None)
     try:
@@ -419,16 +408,11 @@ def _finish_loop(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> N
 
 
 def _shut(loop: asyncio.AbstractEventLoop) -> None:
-    """What ``asyncio.run`` does after its coroutine: cancel leftovers, close async generators."""
+    """What ``asyncio.run`` does after its coroutine: settle the loop, then close it."""
     if loop.is_closed():
         return
     try:
-        leftover = asyncio.all_tasks(loop)
-        for task in leftover:
-            task.cancel()
-        if leftover:
-            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
+        settle_loop(loop)
     finally:
         loop.close()
 

@@ -125,8 +125,12 @@ class FrameQueue:
         waiter = self._async_waiter
         if waiter is not None:
             self._async_waiter = None
-            loop, future = waiter
-            loop.call_soon_threadsafe(_resolve, future)
+            self._wake_async_reader(*waiter)
+
+    def _wake_async_reader(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        """Resolve the future an async reader awaits; the producer runs in another thread, so
+        through the reader's loop."""
+        loop.call_soon_threadsafe(_resolve, future)
 
     # -- consumer side -----------------------------------------------------------------
     def _take(self) -> list[StreamFrame]:
