@@ -156,27 +156,10 @@ class Run:
     def token(self, type_: str, chunk: str, scope: LifecycleSpan | None) -> StreamFrame:
         """:meth:`emit` for a token frame (``data`` is ``{"chunk": chunk}``), the hot path."""
         with self._lock:
-            seq = self._seq
-            self._seq = seq + 1
-            frame_id = self._prefix + str(seq)
             if scope is None:
-                namespace: list[str] = []
-                parent_id = None
+                frame = self._make(type_, {"chunk": chunk}, [], None)
             else:
-                namespace = scope.namespace
-                parent_id = scope.opener_id
-            frame = make_frame(
-                frame_id,
-                seq,
-                type_,
-                channel_for(type_),
-                namespace,
-                _now(_utc),
-                parent_id,
-                self._last_id,
-                {"chunk": chunk},
-            )
-            self._last_id = frame_id
+                frame = self._make(type_, {"chunk": chunk}, scope.namespace, scope.opener_id)
             if self.recorder is not None:
                 self._record(self.recorder.token, frame, scope)
             self.processor.on_frame(self, frame)
