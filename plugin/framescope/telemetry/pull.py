@@ -31,9 +31,9 @@ from opentelemetry import context as otel_context
 
 from framescope.errors import StreamClosed
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
-from framescope.telemetry.launch import astream_call, settle_loop, stream_call
+from framescope.telemetry.launch import RunOutcome, astream_call, settle_loop, stream_call
 from framescope.telemetry.run import Run, current_run, enter_run
-from framescope.types._feed import FrameQueue
+from framescope.types._feed import FrameQueue, call_close_callbacks
 from framescope.types.streaming import AsyncStreamSession, StreamFrame, StreamSession
 
 Steps = Generator[None, None, Any]
@@ -105,11 +105,7 @@ class _PullFeed:
         self.cancelled = not self.done
         self._frames = []
         callbacks, self._close_callbacks = self._close_callbacks, []
-        for callback in reversed(callbacks):
-            try:
-                callback()
-            except Exception:  # a broken hook must not keep the session open
-                logging.getLogger("framescope").warning("a close callback failed", exc_info=True)
+        call_close_callbacks(callbacks)
         return self.cancelled
 
 
@@ -448,15 +444,8 @@ def loop_pull_call(
 async def _drive(
     runtime: TelemetrySetup, run: Run, feed: LoopFeed, fn: Callable[..., Any], args: tuple[Any, ...]
 ) -> None:
-    result: Any = None
-    error: BaseException | None = None
-    try:
-        result = await fn(*args)
-    except StreamClosed:
-        pass
-    except BaseException as exc:  # the run's own failure is the session's to raise
-        error = exc
-    finally:
-        run.finish()
-        runtime.processor.unregister(run)
-        feed.finish(result, error)
+    with RunOutcome() as outcome:
+        outcome.result = await fn(*args)
+    run.finish()
+    runtime.processor.unregister(run)
+    feed.finish(outcome.result, outcome.error)
