@@ -148,9 +148,7 @@ class Run:
             frame = self._make(type_, data, namespace, scope.opener_id if scope else None)
             if self.recorder is not None:
                 self._record(self.recorder.event, frame, scope)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
 
     def token(self, type_: str, chunk: str, scope: LifecycleSpan | None) -> StreamFrame:
@@ -162,9 +160,7 @@ class Run:
                 frame = self._make(type_, {"chunk": chunk}, scope.namespace, scope.opener_id)
             if self.recorder is not None:
                 self._record(self.recorder.token, frame, scope)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
 
     def open(self, type_: str, data: dict[str, Any], scope: LifecycleSpan) -> StreamFrame:
@@ -176,9 +172,7 @@ class Run:
             scope.opener_id = frame.id
             if self.recorder is not None:
                 self._record(self.recorder.open, frame, scope)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
 
     def close(
@@ -190,10 +184,15 @@ class Run:
             frame = self._make(type_, data, scope.namespace, scope.opener_id)
             if self.recorder is not None:
                 self._record(self.recorder.close, frame, scope, error)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
+
+    def _deliver(self, frame: StreamFrame) -> None:
+        """Hand a made (and recorded) frame to the live sessions: this run's own, through the
+        processor, then those of enclosing runs a nested call streams into."""
+        self.processor.on_frame(self, frame)
+        for sink in _nested_sinks.get():
+            sink.put(frame)
 
     def _record(self, write: Callable[..., None], frame: StreamFrame, *args: Any) -> None:
         """Write ``frame`` into the trace; a failure there never fails the run or costs the frame.
