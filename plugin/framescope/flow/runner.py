@@ -18,14 +18,15 @@ import inspect
 import secrets
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import SpanContext
 
+from framescope._metered import metered
 from framescope.errors import UnhandledRouteWarning
 from framescope.flow.conditions import ConditionTracker
 from framescope.flow.graph import FlowGraph, Trigger
@@ -242,17 +243,13 @@ def _label(flow_name: str, router: str, result: Any) -> str | None:
 __all__ = ["FlowEngine", "Plan", "Progress"]
 
 
-@contextmanager
-def _workflow_metered(name: str) -> Iterator[None]:
+def _workflow_metered(name: str) -> AbstractContextManager[None]:
     """Record the run in ``gen_ai.workflow.duration`` (with ``error.type`` when it fails)."""
     started = time.perf_counter()
-    error_type: str | None = None
-    try:
-        yield
-    except BaseException as exc:
-        error_type = type(exc).__name__
-        raise
-    finally:
+
+    def report(error_type: str | None) -> None:
         metrics = get_telemetry_setup().metrics
         if metrics is not None:
             metrics.workflow_run(workflow_name=name, duration_s=time.perf_counter() - started, error_type=error_type)
+
+    return metered(report)

@@ -214,15 +214,21 @@ class _RunWorker:
 
     def _tidy(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            leftover = asyncio.all_tasks(loop)
-            for task in leftover:
-                task.cancel()
-            if leftover:
-                loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
+            settle_loop(loop)
         except BaseException:  # a loop we cannot clean is not reused
             self.loop = None
             loop.close()
+
+
+def settle_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """What ``asyncio.run`` does after its coroutine, short of closing the loop: cancel the
+    tasks left over and close async generators, so the loop can be reused or closed cleanly."""
+    leftover = asyncio.all_tasks(loop)
+    for task in leftover:
+        task.cancel()
+    if leftover:
+        loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+    loop.run_until_complete(loop.shutdown_asyncgens())
 
 
 def _submit(job: _Job) -> None:
@@ -238,22 +244,39 @@ def _submit(job: _Job) -> None:
 def _produce(worker: _RunWorker, job: _Job) -> None:
     run, queue = job.run, job.queue
     enter_run(run)
-    result: Any = None
-    error: BaseException | None = None
-    try:
+    with RunOutcome() as outcome:
         result = job.fn(*job.args, **job.kwargs)
-        if inspect.isawaitable(result):
-            result = worker.run_coroutine(result)
-    except StreamClosed:
-        pass
-    except BaseException as exc:  # the run's own failure is the session's to raise
-        error = exc
-    finally:
-        run.finish()
-        job.runtime.processor.unregister(run)
-        if not queue.closed:  # the session is still reading: this thread serves the next run
-            worker.thread.name = IDLE_NAME
-        queue.finish(result, error)
+        outcome.result = worker.run_coroutine(result) if inspect.isawaitable(result) else result
+    run.finish()
+    job.runtime.processor.unregister(run)
+    if not queue.closed:  # the session is still reading: this thread serves the next run
+        worker.thread.name = IDLE_NAME
+    queue.finish(outcome.result, outcome.error)
+
+
+class RunOutcome:
+    """How a launched function ended, for its session: its result, or the failure the session
+    raises to its reader.
+
+    Used as ``with RunOutcome() as outcome:`` around the function; it keeps every exception
+    (``BaseException``: a run's ``KeyboardInterrupt`` or cancellation is its session's to
+    raise, not its worker thread's) and swallows it, so the run is always finished and its
+    session always told.  ``StreamClosed`` is no failure: the reader stopped the run.
+    """
+
+    __slots__ = ("result", "error")
+
+    def __init__(self) -> None:
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def __enter__(self) -> RunOutcome:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: Any) -> bool:
+        if exc is not None and not isinstance(exc, StreamClosed):
+            self.error = exc
+        return True
 
 
 def _start_nested(
@@ -281,18 +304,10 @@ def _start_nested(
 
 
 def _produce_nested(queue: FrameQueue, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    result: Any = None
-    error: BaseException | None = None
-    try:
+    with RunOutcome() as outcome:
         result = fn(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = asyncio.run(_await(result))
-    except StreamClosed:
-        pass
-    except BaseException as exc:  # the call's own failure is the nested session's to raise
-        error = exc
-    finally:
-        queue.finish(result, error)
+        outcome.result = asyncio.run(_await(result)) if inspect.isawaitable(result) else result
+    queue.finish(outcome.result, outcome.error)
 
 
 async def _await(awaitable: Any) -> Any:

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.metrics import CallbackOptions, Histogram, Meter, Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -169,6 +169,13 @@ MAX_FRAME_SERIES = 1024
 OTHER_FRAME_TYPE = "_other"
 
 
+def _histogram(meter: Meter, spec: MetricSpec, buckets: tuple[float, ...]) -> Histogram:
+    """The histogram ``spec`` describes, with the bucket boundaries that suit its values."""
+    return meter.create_histogram(
+        spec.name, unit=spec.unit, description=spec.description, explicit_bucket_boundaries_advisory=buckets
+    )
+
+
 class FrameMetrics:
     """Records framescope's metrics on a given ``Meter``.
 
@@ -177,42 +184,12 @@ class FrameMetrics:
     """
 
     def __init__(self, meter: Meter) -> None:
-        self._token_usage = meter.create_histogram(
-            TOKEN_USAGE.name,
-            unit=TOKEN_USAGE.unit,
-            description=TOKEN_USAGE.description,
-            explicit_bucket_boundaries_advisory=_TOKEN_BUCKETS,
-        )
-        self._duration = meter.create_histogram(
-            OPERATION_DURATION.name,
-            unit=OPERATION_DURATION.unit,
-            description=OPERATION_DURATION.description,
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
-        self._first_chunk = meter.create_histogram(
-            TIME_TO_FIRST_CHUNK.name,
-            unit=TIME_TO_FIRST_CHUNK.unit,
-            description=TIME_TO_FIRST_CHUNK.description,
-            explicit_bucket_boundaries_advisory=_FIRST_CHUNK_BUCKETS,
-        )
-        self._per_chunk = meter.create_histogram(
-            TIME_PER_OUTPUT_CHUNK.name,
-            unit=TIME_PER_OUTPUT_CHUNK.unit,
-            description=TIME_PER_OUTPUT_CHUNK.description,
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
-        self._workflow_duration = meter.create_histogram(
-            WORKFLOW_DURATION.name,
-            unit=WORKFLOW_DURATION.unit,
-            description=WORKFLOW_DURATION.description,
-            explicit_bucket_boundaries_advisory=_WORKFLOW_BUCKETS,
-        )
-        self._tool_duration = meter.create_histogram(
-            TOOL_DURATION.name,
-            unit=TOOL_DURATION.unit,
-            description=TOOL_DURATION.description,
-            explicit_bucket_boundaries_advisory=_DURATION_BUCKETS,
-        )
+        self._token_usage = _histogram(meter, TOKEN_USAGE, _TOKEN_BUCKETS)
+        self._duration = _histogram(meter, OPERATION_DURATION, _DURATION_BUCKETS)
+        self._first_chunk = _histogram(meter, TIME_TO_FIRST_CHUNK, _FIRST_CHUNK_BUCKETS)
+        self._per_chunk = _histogram(meter, TIME_PER_OUTPUT_CHUNK, _DURATION_BUCKETS)
+        self._workflow_duration = _histogram(meter, WORKFLOW_DURATION, _WORKFLOW_BUCKETS)
+        self._tool_duration = _histogram(meter, TOOL_DURATION, _DURATION_BUCKETS)
         self._sessions = meter.create_up_down_counter(
             SESSIONS_ACTIVE.name,
             unit=SESSIONS_ACTIVE.unit,

@@ -31,9 +31,9 @@ from opentelemetry import context as otel_context
 
 from framescope.errors import StreamClosed
 from framescope.telemetry.config import TelemetrySetup, get_telemetry_setup
-from framescope.telemetry.launch import astream_call, stream_call
+from framescope.telemetry.launch import RunOutcome, astream_call, settle_loop, stream_call
 from framescope.telemetry.run import Run, current_run, enter_run
-from framescope.types._feed import FrameQueue
+from framescope.types._feed import FrameQueue, call_close_callbacks
 from framescope.types.streaming import AsyncStreamSession, StreamFrame, StreamSession
 
 Steps = Generator[None, None, Any]
@@ -105,11 +105,7 @@ class _PullFeed:
         self.cancelled = not self.done
         self._frames = []
         callbacks, self._close_callbacks = self._close_callbacks, []
-        for callback in reversed(callbacks):
-            try:
-                callback()
-            except Exception:  # a broken hook must not keep the session open
-                logging.getLogger("framescope").warning("a close callback failed", exc_info=True)
+        call_close_callbacks(callbacks)
         return self.cancelled
 
 
@@ -366,18 +362,12 @@ class LoopFeed(FrameQueue):
             _shut(loop)
         return None
 
-    def _wake_consumer(self) -> None:
-        if self._consumer_waiting:
-            self._not_empty.notify()
-        waiter = self._async_waiter
-        if waiter is not None:
-            self._async_waiter = None
-            loop, future = waiter
-            if threading.get_ident() == self.owner:  # on the loop itself: no self-pipe round trip
-                if not future.done():
-                    future.set_result(None)
-            else:
-                loop.call_soon_threadsafe(_resolve_future, future)
+    def _wake_async_reader(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        if threading.get_ident() == self.owner:  # on the loop itself: no self-pipe round trip
+            if not future.done():
+                future.set_result(None)
+        else:
+            super()._wake_async_reader(loop, future)
 
     def close(self) -> None:
         """Stop the run: its next emit raises ``StreamClosed``; give it a moment to unwind here,
@@ -403,11 +393,6 @@ class LoopFeed(FrameQueue):
         threading.Thread(target=_finish_loop, args=(loop, task), name=name, daemon=True).start()
 
 
-def _resolve_future(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
 def _finish_loop(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
     asyncio.set_event_loop(None)
     try:
@@ -419,16 +404,11 @@ def _finish_loop(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> N
 
 
 def _shut(loop: asyncio.AbstractEventLoop) -> None:
-    """What ``asyncio.run`` does after its coroutine: cancel leftovers, close async generators."""
+    """What ``asyncio.run`` does after its coroutine: settle the loop, then close it."""
     if loop.is_closed():
         return
     try:
-        leftover = asyncio.all_tasks(loop)
-        for task in leftover:
-            task.cancel()
-        if leftover:
-            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
-        loop.run_until_complete(loop.shutdown_asyncgens())
+        settle_loop(loop)
     finally:
         loop.close()
 
@@ -464,15 +444,8 @@ def loop_pull_call(
 async def _drive(
     runtime: TelemetrySetup, run: Run, feed: LoopFeed, fn: Callable[..., Any], args: tuple[Any, ...]
 ) -> None:
-    result: Any = None
-    error: BaseException | None = None
-    try:
-        result = await fn(*args)
-    except StreamClosed:
-        pass
-    except BaseException as exc:  # the run's own failure is the session's to raise
-        error = exc
-    finally:
-        run.finish()
-        runtime.processor.unregister(run)
-        feed.finish(result, error)
+    with RunOutcome() as outcome:
+        outcome.result = await fn(*args)
+    run.finish()
+    runtime.processor.unregister(run)
+    feed.finish(outcome.result, outcome.error)

@@ -148,40 +148,19 @@ class Run:
             frame = self._make(type_, data, namespace, scope.opener_id if scope else None)
             if self.recorder is not None:
                 self._record(self.recorder.event, frame, scope)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
 
     def token(self, type_: str, chunk: str, scope: LifecycleSpan | None) -> StreamFrame:
         """:meth:`emit` for a token frame (``data`` is ``{"chunk": chunk}``), the hot path."""
         with self._lock:
-            seq = self._seq
-            self._seq = seq + 1
-            frame_id = self._prefix + str(seq)
             if scope is None:
-                namespace: list[str] = []
-                parent_id = None
+                frame = self._make(type_, {"chunk": chunk}, [], None)
             else:
-                namespace = scope.namespace
-                parent_id = scope.opener_id
-            frame = make_frame(
-                frame_id,
-                seq,
-                type_,
-                channel_for(type_),
-                namespace,
-                _now(_utc),
-                parent_id,
-                self._last_id,
-                {"chunk": chunk},
-            )
-            self._last_id = frame_id
+                frame = self._make(type_, {"chunk": chunk}, scope.namespace, scope.opener_id)
             if self.recorder is not None:
                 self._record(self.recorder.token, frame, scope)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
 
     def open(self, type_: str, data: dict[str, Any], scope: LifecycleSpan) -> StreamFrame:
@@ -193,9 +172,7 @@ class Run:
             scope.opener_id = frame.id
             if self.recorder is not None:
                 self._record(self.recorder.open, frame, scope)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
 
     def close(
@@ -207,10 +184,15 @@ class Run:
             frame = self._make(type_, data, scope.namespace, scope.opener_id)
             if self.recorder is not None:
                 self._record(self.recorder.close, frame, scope, error)
-            self.processor.on_frame(self, frame)
-            for sink in _nested_sinks.get():
-                sink.put(frame)
+            self._deliver(frame)
         return frame
+
+    def _deliver(self, frame: StreamFrame) -> None:
+        """Hand a made (and recorded) frame to the live sessions: this run's own, through the
+        processor, then those of enclosing runs a nested call streams into."""
+        self.processor.on_frame(self, frame)
+        for sink in _nested_sinks.get():
+            sink.put(frame)
 
     def _record(self, write: Callable[..., None], frame: StreamFrame, *args: Any) -> None:
         """Write ``frame`` into the trace; a failure there never fails the run or costs the frame.

@@ -125,8 +125,12 @@ class FrameQueue:
         waiter = self._async_waiter
         if waiter is not None:
             self._async_waiter = None
-            loop, future = waiter
-            loop.call_soon_threadsafe(_resolve, future)
+            self._wake_async_reader(*waiter)
+
+    def _wake_async_reader(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[None]) -> None:
+        """Resolve the future an async reader awaits; the producer runs in another thread, so
+        through the reader's loop."""
+        loop.call_soon_threadsafe(_resolve, future)
 
     # -- consumer side -----------------------------------------------------------------
     def _take(self) -> list[StreamFrame]:
@@ -189,11 +193,17 @@ class FrameQueue:
             self._not_full.notify_all()
             self._not_empty.notify_all()
             callbacks, self._close_callbacks = self._close_callbacks, []
-        for callback in reversed(callbacks):
-            try:
-                callback()
-            except Exception:  # a broken hook must not keep the session open
-                logging.getLogger("framescope").warning("a close callback failed", exc_info=True)
+        call_close_callbacks(callbacks)
+
+
+def call_close_callbacks(callbacks: list[Callable[[], None]]) -> None:
+    """Run a closed feed's cancel hooks, the last registered first; a hook that fails is logged
+    and the others still run (a broken hook must not keep the session open)."""
+    for callback in reversed(callbacks):
+        try:
+            callback()
+        except Exception:
+            logging.getLogger("framescope").warning("a close callback failed", exc_info=True)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -13,6 +13,7 @@ are changed on the way into the trace, both stated in docs/crewai.md:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -227,27 +228,27 @@ def _clean(value: Any) -> Any:
         else:
             return value
     if isinstance(value, dict):
-        out: dict[str, Any] | None = None
-        for key, item in value.items():
-            if isinstance(key, str) and is_secret_key(key) and item is not None:
-                new: Any = REDACTED
-            else:
-                new = _clean(item)
-            if new is not item and out is None:
-                out = dict(value)
-            if out is not None:
-                out[key] = new
-        return value if out is None else out
+        return _clean_entries(value, value.items(), dict)
     if isinstance(value, list):
-        changed: list[Any] | None = None
-        for index, item in enumerate(value):
-            new = _clean(item)
-            if new is not item and changed is None:
-                changed = list(value)
-            if changed is not None:
-                changed[index] = new
-        return value if changed is None else changed
+        return _clean_entries(value, enumerate(value), list)
     if isinstance(value, str):
         redacted = redact_text(value)
         return value if redacted == value else redacted
     return value
+
+
+def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], copy: Callable[[Any], Any]) -> Any:
+    """``value`` (a dict or a list) with each entry cleaned; copied (with ``copy``) only once an
+    entry changes, so a container with nothing to hide is returned as it is.  A secret key's
+    value is replaced whole; list indices are never secret keys."""
+    out: Any = None
+    for key, item in entries:
+        if isinstance(key, str) and is_secret_key(key) and item is not None:
+            new: Any = REDACTED
+        else:
+            new = _clean(item)
+        if new is not item and out is None:
+            out = copy(value)
+        if out is not None:
+            out[key] = new
+    return value if out is None else out
