@@ -48,15 +48,25 @@ def test_frames_match_a_plain_kickoff(memory_traces) -> None:
 
 
 def test_stream_events_inside_a_running_loop_uses_a_run_thread() -> None:
-    async def main() -> tuple[int, list[str]]:
-        with Steps().stream_events() as session:  # sync reading inside async code: a thread runs it
-            seen_threads: list[str] = []
-            for _ in session:
-                seen_threads.extend(_run_threads())
-        return session.result, seen_threads
+    class WhereItRan(Steps):
+        threads: list[str] = []
 
-    result, seen = asyncio.run(main())
-    assert result == 2 and seen  # the run had its own thread, so the caller's loop was never re-entered
+        @listen(Steps.second)
+        async def third(self, value: int) -> int:
+            WhereItRan.threads.append(threading.current_thread().name)
+            return value
+
+    async def main() -> int:
+        with WhereItRan().stream_events() as session:  # sync reading inside async code: a thread runs it
+            for _ in session:
+                pass
+        return session.result
+
+    caller = threading.current_thread().name
+    assert asyncio.run(main()) == 2
+    # the flow's loop ran on a run thread, so the caller's running loop was never re-entered
+    assert len(WhereItRan.threads) == 1 and WhereItRan.threads[0] != caller
+    assert WhereItRan.threads[0].startswith("framescope-run-")
 
 
 def test_closing_before_reading_ends_the_run_without_its_methods() -> None:
