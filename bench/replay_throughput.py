@@ -104,7 +104,8 @@ def main() -> None:
         return
     from importlib.metadata import version
 
-    print(f"python {sys.version.split()[0]}, orjson {version('orjson')}, {os.cpu_count()} cpus, best of {args.runs}")
+    libraries = f"orjson {version('orjson')}, msgspec {version('msgspec')}"
+    print(f"python {sys.version.split()[0]}, {libraries}, {os.cpu_count()} cpus, best of {args.runs}")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         f"{'variant':<8} {'frames':>8} {'file MB':>8} {'parse ms':>9} {'decode ms':>10} "

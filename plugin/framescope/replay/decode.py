@@ -71,14 +71,18 @@ def decode_runs(spans: Iterable[SpanRecord]) -> list[DecodedRun]:
 
 def _decode_run(run_id: str, spans: list[SpanRecord]) -> DecodedRun:
     prefix = run_id + "-"
+    newest = wire.FORMAT
     for span in spans:
-        _check_format(span)
+        version = span.attributes.get(wire.FORMAT_VERSION)
+        if version is not None and (type(version) is not int or version > newest):
+            _check_format(span)
     by_id = {span.span_id: span for span in spans}
     openers: dict[str, str] = {}
+    open_key = wire.OPEN
     for span in spans:
         for event in span.events:
             attrs = event.attributes
-            if _truthy(attrs.get(wire.OPEN)):
+            if open_key in attrs and _truthy(attrs[open_key]):
                 ordinal = _int(attrs.get(wire.SEQ), span, event)
                 explicit = attrs.get(wire.FRAME_ID)
                 openers[span.span_id] = explicit if isinstance(explicit, str) else prefix + str(ordinal)
@@ -309,6 +313,23 @@ def _decode_token_run(ctx: _SpanContext, name: str, time_ns: int, attrs: Mapping
     seq_offset = _int(_json(attrs[wire.SEQ_VALUE], span, event), span, event) - first if wire.SEQ_VALUE in attrs else 0
     ordinal = first
     try:
+        if ids is None and rest is None and not seq_offset:
+            # the common run (framescope's own tokens): ids derived, "chunk" the only data key
+            for index, chunk in enumerate(chunks):
+                if index:
+                    delta = deltas[index - 1]
+                    if delta:
+                        step = step_of(delta)
+                        if step is None:
+                            step = steps[delta] = timedelta(microseconds=delta)
+                        timestamp += step
+                current = prefix + str(ordinal)
+                out[ordinal] = make_frame(
+                    current, ordinal, frame_type, channel, namespace, timestamp, opener_id, previous, {"chunk": chunk}
+                )
+                previous = current
+                ordinal += 1
+            return
         for chunk, delta in zip(chunks, [0, *deltas], strict=True):
             if delta:
                 step = step_of(delta)
@@ -339,17 +360,23 @@ def _decode_explicit_frame(
     """A frame that carries every envelope field differing from the derived one."""
     span = ctx.span
     prefix = ctx.prefix
-    ordinal = _int(attrs.get(wire.SEQ), span, event)
+    ordinal = attrs.get(wire.SEQ)
+    if type(ordinal) is not int:
+        ordinal = _int(ordinal, span, event)
     frame_type = _json(attrs[wire.TYPE], span, event) if wire.TYPE in attrs else name
-    opener = _truthy(attrs.get(wire.OPEN))
+    opener = wire.OPEN in attrs and _truthy(attrs[wire.OPEN])
     data_json = attrs.get(wire.DATA)
+    if wire.TZ_OFFSET_US in attrs:
+        timestamp = wire.from_unix_us(time_ns // 1000, _int(attrs[wire.TZ_OFFSET_US], span, event))
+    else:
+        timestamp = wire.EPOCH + timedelta(microseconds=time_ns // 1000)
     ctx.out[ordinal] = make_frame(
         attrs[wire.FRAME_ID] if wire.FRAME_ID in attrs else prefix + str(ordinal),
         _json(attrs[wire.SEQ_VALUE], span, event) if wire.SEQ_VALUE in attrs else ordinal,
         frame_type,
         attrs[wire.CHANNEL] if wire.CHANNEL in attrs else channel_for(frame_type),
         _json(attrs[wire.NAMESPACE], span, event) if wire.NAMESPACE in attrs else ctx.namespace,
-        wire.from_unix_us(time_ns // 1000, _int(attrs.get(wire.TZ_OFFSET_US, 0), span, event)),
+        timestamp,
         _json(attrs[wire.PARENT_ID], span, event)
         if wire.PARENT_ID in attrs
         else (ctx.parent_opener if opener else ctx.opener),

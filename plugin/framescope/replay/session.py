@@ -61,8 +61,10 @@ def _outcome(run: DecodedRun) -> tuple[Any, BaseException | None]:
         )
     if run.gaps:  # a missing opener makes nested frames look top-level: the outcome is unknown
         return None, None
-    opener = next((frame for frame in run.frames if frame.id == last.parent_id), None)
-    top_level = last.parent_id is None or (opener is not None and opener.parent_id is None)
+    parent_id = last.parent_id
+    # a top-level last frame (the common case) needs no search through the run for its opener
+    opener = None if parent_id is None else next((frame for frame in run.frames if frame.id == parent_id), None)
+    top_level = parent_id is None or (opener is not None and opener.parent_id is None)
     if top_level and last.type.endswith(("_failed", "_error")):
         data = last.data
         return None, ReplayedRunFailed(str(data.get("error_type", "Error")), str(data.get("error", "")))

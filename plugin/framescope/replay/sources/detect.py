@@ -16,6 +16,7 @@ from framescope.errors import TraceFormatError
 from framescope.replay.records import SpanRecord
 from framescope.replay.sources.jaeger import parse_jaeger_v1
 from framescope.replay.sources.otlp_json import parse_otlp_json
+from framescope.replay.sources.otlp_json_typed import typed_request_records
 from framescope.replay.sources.otlp_proto import parse_otlp_protobuf
 from framescope.replay.sources.reader import read_trace_stream
 
@@ -40,7 +41,13 @@ def parse_trace_document(content: bytes | str) -> list[SpanRecord]:
     :class:`TornTraceFileError` carrying the line number and the records before it.
     """
     if isinstance(content, (bytes, bytearray, memoryview)):
-        return read_trace_stream(io.BytesIO(bytes(content)), parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS)
+        return read_trace_stream(
+            io.BytesIO(bytes(content)),
+            parse_json_document,
+            parse_otlp_protobuf,
+            ACCEPTED_FORMATS,
+            parse_line=typed_request_records,
+        )
     if isinstance(content, str):
         if not content.strip():
             raise TraceFormatError(f"the trace document is empty; expected {ACCEPTED_FORMATS}")
@@ -51,14 +58,21 @@ def parse_trace_document(content: bytes | str) -> list[SpanRecord]:
             )
         raw = content.encode("utf-8", "surrogatepass")
         return read_trace_stream(
-            io.BytesIO(raw), parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS, json_only=True
+            io.BytesIO(raw),
+            parse_json_document,
+            parse_otlp_protobuf,
+            ACCEPTED_FORMATS,
+            json_only=True,
+            parse_line=typed_request_records,
         )
     raise TraceFormatError(f"expected bytes or str, got {type(content).__name__}")
 
 
 def read_trace_file(file: BinaryIO) -> list[SpanRecord]:
     """:func:`parse_trace_document` for an open binary file, never holding more than the limits."""
-    return read_trace_stream(file, parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS)
+    return read_trace_stream(
+        file, parse_json_document, parse_otlp_protobuf, ACCEPTED_FORMATS, parse_line=typed_request_records
+    )
 
 
 def parse_json_document(document: Any) -> list[SpanRecord]:

@@ -22,7 +22,11 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "KIND_NAMES",
+    "KIND_SPELLINGS",
+    "SPAN_ID_HEX",
     "STATUS_NAMES",
+    "STATUS_SPELLINGS",
+    "TRACE_ID_HEX",
     "UINT64_MAX",
     "fast_attributes",
     "fast_event",
@@ -51,6 +55,11 @@ _FAST_STATUS: dict[Any, str] = {
     **dict(enumerate(STATUS_NAMES)),
     **{f"STATUS_CODE_{name}": name for name in STATUS_NAMES},
 }
+# What the typed fast path (otlp_json_typed.py) checks against: the same spellings.
+TRACE_ID_HEX = _TRACE_ID
+SPAN_ID_HEX = _SPAN_ID
+KIND_SPELLINGS = _FAST_KINDS
+STATUS_SPELLINGS = _FAST_STATUS
 
 
 def loads_json(text: str | bytes) -> Any:

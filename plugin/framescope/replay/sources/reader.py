@@ -48,6 +48,9 @@ _REQUEST_START = re.compile(rb'\{\s*"(?:resourceSpans|resource_spans)"')
 
 DocumentParser = Callable[[Any], list[SpanRecord]]
 ProtoParser = Callable[[bytes], list[SpanRecord]]
+#: reads one JSON line's spans when it is in a spelling it knows, else ``None`` (then the
+#: line goes through ``loads_json`` and the document parser, which accept or name the fault).
+LineParser = Callable[[bytes], "list[SpanRecord] | None"]
 
 
 def read_trace_stream(
@@ -57,6 +60,7 @@ def read_trace_stream(
     accepted: str,
     *,
     json_only: bool = False,
+    parse_line: LineParser | None = None,
 ) -> list[SpanRecord]:
     """Every span in ``stream`` (seekable, positioned at 0), read within the replay limits."""
     prefix = stream.read(DETECT_PREFIX_BYTES)
@@ -70,7 +74,7 @@ def read_trace_stream(
     looks_protobuf = not json_only and prefix[:1] == b"\n"  # field 1 (resource_spans), length-delimited
     if starts_json:
         try:
-            return _read_json(stream, parse_document, accepted)
+            return _read_json(stream, parse_document, accepted, parse_line)
         except TornTraceFileError:
             raise
         except TraceFormatError as json_error:
@@ -111,21 +115,23 @@ def _read_bounded(stream: BinaryIO, what: str) -> bytes:
     return data
 
 
-def _read_json(stream: BinaryIO, parse_document: DocumentParser, accepted: str) -> list[SpanRecord]:
+def _read_json(
+    stream: BinaryIO, parse_document: DocumentParser, accepted: str, parse_line: LineParser | None
+) -> list[SpanRecord]:
     line_limit = max_line_bytes()
     first = stream.readline(line_limit + 1).strip()
     has_more = bool(stream.read(DETECT_PREFIX_BYTES).strip(_WHITESPACE))
     stream.seek(0)
     first = first.removeprefix(_BOM)
     if len(first) > 1 and first[:1] == b"{" and first[-1:] == b"}" and has_more:
-        return _read_lines(stream, parse_document, line_limit)
+        return _read_lines(stream, parse_document, line_limit, parse_line)
     data = _read_bounded(stream, "a JSON trace")
     try:
         text = data.decode("utf-8-sig")
         document = loads_json(text)
     except UnicodeDecodeError:
         stream.seek(0)
-        return _read_lines(stream, parse_document, line_limit)
+        return _read_lines(stream, parse_document, line_limit, parse_line)
     except RecursionError:
         raise TraceFormatError(
             "this JSON is nested too deeply to be a trace; check that the file is a trace export"
@@ -133,7 +139,7 @@ def _read_json(stream: BinaryIO, parse_document: DocumentParser, accepted: str) 
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" or len(text.strip().splitlines()) == 1:
             stream.seek(0)
-            return _read_lines(stream, parse_document, line_limit)
+            return _read_lines(stream, parse_document, line_limit, parse_line)
         raise TraceFormatError(
             f"not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); expected {accepted}"
         ) from None
@@ -157,7 +163,9 @@ class _Damage:
             logger.warning("skipped damaged line %d: %s; replaying the intact lines around it", number, reason)
 
 
-def _read_lines(stream: BinaryIO, parse_document: DocumentParser, line_limit: int) -> list[SpanRecord]:
+def _read_lines(
+    stream: BinaryIO, parse_document: DocumentParser, line_limit: int, parse_line: LineParser | None
+) -> list[SpanRecord]:
     records: list[SpanRecord] = []
     damage = _Damage()
     good_lines = 0
@@ -173,6 +181,12 @@ def _read_lines(stream: BinaryIO, parse_document: DocumentParser, line_limit: in
             continue
         if not raw.strip():
             continue
+        if parse_line is not None:
+            known = parse_line(raw)
+            if known is not None:
+                records.extend(known)
+                good_lines += 1
+                continue
         at_end = not raw.endswith((b"\n", b"\r"))
         try:
             records.extend(_parse_line(raw, parse_document))
