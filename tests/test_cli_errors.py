@@ -161,3 +161,16 @@ def test_the_demo_prints_next_commands_unwrapped_runnable_and_no_jaeger_link_for
     start = command.index("replay")
     again = CliRunner().invoke(main, command[start:])  # runnable as printed
     assert again.exit_code == 0, again.output
+
+
+def test_the_demo_names_a_compose_file_that_exists_wherever_it_runs(trace_file, monkeypatch, tmp_path):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)  # not the checkout: a relative collector-config/ path would not exist here
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    result = CliRunner().invoke(main, ["demo", "--token-delay", "0", "--replay-speed", "0"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.output.splitlines() if "docker compose" in line]
+    command = shlex.split(line.split(":", 1)[1])
+    compose = Path(command[command.index("-f") + 1])
+    assert compose.is_file() and compose.name == "compose.yaml"

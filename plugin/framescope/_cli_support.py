@@ -141,7 +141,20 @@ def next_steps(trace_file: Path | None, trace_id: str | None, exporters: list[st
         else:
             lines.append(f"find it in Jaeger: trace id {trace_id}")
     else:
-        lines.append("send it to Jaeger: docker compose -f collector-config/compose.yaml up -d")
+        compose = _compose_file()
+        if compose is not None:
+            lines.append(f"send it to Jaeger: docker compose -f {shlex.quote(_short_path(compose))} up -d")
+        else:  # installed without the repository: the stack's files are not on this machine
+            lines.append("send it to Jaeger: start the stack of collector-config/compose.yaml (docs/backends.md)")
         lines.append(f"              then: OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 {program} demo")
     lines.append(f"check the set-up:  {program} doctor")
     return lines
+
+
+def _compose_file() -> Path | None:
+    """The compose stack's file, in the working directory's checkout or beside an editable install."""
+    for root in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        candidate = root / "collector-config" / "compose.yaml"
+        if candidate.is_file():
+            return candidate
+    return None
