@@ -16,26 +16,16 @@ import pytest
 from click.testing import CliRunner
 
 import framescope
-from framescope import emit, lifecycle, stream_call
 from framescope.cli import main
+
+from support.recorded_runs import stream_named_runs
 
 PLUGIN = str(Path(__file__).resolve().parents[1] / "plugin")
 
 
-def named_run(name: str) -> str:
-    with lifecycle("flow_started", {"flow_name": name}, finished="flow_finished", failed="flow_failed") as flow:
-        emit("step", {"name": name})
-        flow.data["result"] = name
-    return name
-
-
 @pytest.fixture
 def three_runs(trace_file: Path) -> tuple[Path, list[str]]:
-    ids = []
-    for name in ("first", "second", "third"):
-        with stream_call(named_run, name) as stream:
-            list(stream)
-        ids.append(stream.trace_id)
+    ids = stream_named_runs("first", "second", "third")
     framescope.flush()
     return trace_file, ids
 

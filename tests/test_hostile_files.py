@@ -14,26 +14,19 @@ from pathlib import Path
 import pytest
 
 import framescope
-from framescope import emit, lifecycle, replay, stream_call
+from framescope import replay
 from framescope.replay import TornTraceFileError, TraceFormatError
 from framescope.replay.limits import DETECT_PREFIX_BYTES
 
-
-def named_run(name: str) -> str:
-    with lifecycle("flow_started", {"flow_name": name}, finished="flow_finished", failed="flow_failed") as flow:
-        emit("step", {"name": name})
-        flow.data["result"] = name
-    return name
+from support.recorded_runs import stream_named_runs
 
 
 @pytest.fixture
 def two_runs(trace_file: Path) -> tuple[Path, list[str]]:
     ids = []
-    for name in ("one", "two"):
-        with stream_call(named_run, name) as stream:
-            list(stream)
+    for name in ("one", "two"):  # one flush per run: each run is a line of its own
+        ids += stream_named_runs(name)
         framescope.flush()
-        ids.append(stream.trace_id)
     framescope.shutdown()
     return trace_file, ids
 

@@ -135,3 +135,21 @@ def busy_run() -> tuple[str, list[StreamFrame]]:
         run_module._now = original
     assert stream.run_id is not None
     return stream.run_id, frames
+
+
+def named_run(name: str) -> str:
+    """A one-lifecycle flow run named ``name`` whose result is its name."""
+    with lifecycle("flow_started", {"flow_name": name}, finished="flow_finished", failed="flow_failed") as flow:
+        emit("step", {"name": name})
+        flow.data["result"] = name
+    return name
+
+
+def stream_named_runs(*names: str) -> list[str]:
+    """Stream one :func:`named_run` per name, each to its end; their trace ids, in order."""
+    ids = []
+    for name in names:
+        with stream_call(named_run, name) as stream:
+            list(stream)
+        ids.append(stream.trace_id)
+    return ids
