@@ -13,12 +13,12 @@ are changed on the way into the trace, both stated in docs/crewai.md:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from framescope.types.payload import REDACTED, json_safe_data
-from framescope.types.redaction import is_secret_key, redact_text
+from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
 from framescope.types.streaming import StreamFrame, make_frame
 
 
@@ -69,7 +69,7 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
         event.emission_sequence,
         event.type,
         channel,
-        streaming._stream_namespace(event, channel),
+        _namespace(streaming, event, channel),
         event.timestamp,
         event.parent_event_id,
         event.previous_event_id,
@@ -77,7 +77,62 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
     )
 
 
-_FLAT = (str, int, float, bool, type(None))
+#: The attributes CrewAI 1.15.30's ``_stream_namespace`` appends, in its order, when not None.
+NAMESPACE_ATTRS = ("flow_name", "method_name", "session_id", "call_id", "tool_name", "agent_role", "task_name")
+#: per event class: how each of those attributes is read (None: the class cannot have it)
+_NAMESPACE_PLANS: dict[type, tuple[tuple[str, bool], ...] | None] = {}
+
+
+def _namespace(streaming: Any, event: Any, channel: str) -> list[str]:
+    """``streaming._stream_namespace(event, channel)``, without its ``getattr`` misses.
+
+    CrewAI asks every event for seven attributes most event classes do not have, and a miss on
+    a pydantic model raises inside pydantic's ``__getattr__`` (about a fifth of the whole
+    conversion).  Per class, the attributes that are fields are read from the instance's
+    ``__dict__``, the ones the class cannot have are skipped, and anything else (a property,
+    extra fields) is asked for as CrewAI does.  The first event of each class is also converted
+    by CrewAI's function: a class where the two differ keeps using CrewAI's function.
+    """
+    cls = type(event)
+    if cls not in _NAMESPACE_PLANS:
+        expected = streaming._stream_namespace(event, channel)
+        first = _namespace_plan(cls)
+        if first is not None and _planned_namespace(first, event, channel) != expected:
+            first = None
+        if len(_NAMESPACE_PLANS) < 4096:
+            _NAMESPACE_PLANS[cls] = first
+        return list(expected)
+    plan = _NAMESPACE_PLANS[cls]
+    if plan is None:
+        return list(streaming._stream_namespace(event, channel))
+    return _planned_namespace(plan, event, channel)
+
+
+def _namespace_plan(cls: type) -> tuple[tuple[str, bool], ...] | None:
+    fields = getattr(cls, "model_fields", None)
+    config = getattr(cls, "model_config", None)
+    if not isinstance(fields, dict) or not isinstance(config, dict) or config.get("extra") == "allow":
+        return None  # not a plain pydantic model: CrewAI's own function every time
+    plan: list[tuple[str, bool]] = []
+    for name in NAMESPACE_ATTRS:
+        if name in fields:
+            plan.append((name, True))
+        elif hasattr(cls, name):  # a property or a class attribute: read it the way CrewAI does
+            plan.append((name, False))
+    return tuple(plan)
+
+
+def _planned_namespace(plan: tuple[tuple[str, bool], ...], event: Any, channel: str) -> list[str]:
+    namespace = [channel]
+    values = event.__dict__
+    for name, is_field in plan:
+        value = values.get(name) if is_field else getattr(event, name, None)
+        if value is not None:
+            namespace.append(str(value))
+    return namespace
+
+
+_FLAT_TYPES = frozenset({str, int, float, bool})
 _CHANNELS: dict[tuple[type, str], str] = {}
 #: event classes whose dump nested objects once: the fast path is skipped for them from then on
 _NESTED: set[type] = set()
@@ -113,7 +168,7 @@ def _to_json(event: Any, exclude: set[str]) -> Any:
         _NESTED.add(type(event))
         return event.to_json(exclude=exclude)
     for key, value in dumped.items():
-        if not isinstance(value, _FLAT):
+        if value is not None and type(value) not in _FLAT_TYPES:  # JSON mode: only these or containers
             dumped[key] = _walk(value, 2)
     return dumped
 
@@ -212,43 +267,54 @@ def fallback_frame(event: Any, error: BaseException) -> StreamFrame:
 
 
 def without_secrets(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` itself when it holds no secret-looking key, else a copy with those values redacted."""
+    """``data`` itself when it holds no secret, else a copy with the secret values redacted.
+
+    One pass over the whole structure: a value under a secret-looking key becomes
+    ``"[REDACTED]"``; the strings of each container are checked for secret shapes in one scan of
+    them all (joined), and only a container whose strings may hold one has them redacted one by
+    one.  A container is copied only once something in it changes, so a frame with nothing to
+    hide (every token chunk) is recorded as it is, without a copy.
+    """
     cleaned = _clean(data)
     return cleaned if isinstance(cleaned, dict) else data
 
 
 def _clean(value: Any) -> Any:
-    if type(value) is dict and _no_secret_key(value):
-        # the common case, and every token chunk: no secret key here, so only nested values can hold one
-        for item in value.values():
-            if isinstance(item, (dict, list)) and _clean(item) is not item:
-                break
-            if isinstance(item, str) and redact_text(item) != item:  # a secret shape (sk-..., Bearer ...)
-                break
-        else:
-            return value
     if isinstance(value, dict):
-        return _clean_entries(value, value.items(), dict)
+        return _clean_entries(value, value.items(), not _no_secret_key(value))
     if isinstance(value, list):
-        return _clean_entries(value, enumerate(value), list)
+        return _clean_entries(value, enumerate(value), False)
     if isinstance(value, str):
         redacted = redact_text(value)
         return value if redacted == value else redacted
     return value
 
 
-def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], copy: Callable[[Any], Any]) -> Any:
-    """``value`` (a dict or a list) with each entry cleaned; copied (with ``copy``) only once an
-    entry changes, so a container with nothing to hide is returned as it is.  A secret key's
-    value is replaced whole; list indices are never secret keys."""
-    out: Any = None
+def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], check_keys: bool) -> Any:
+    """``value`` (a dict or a list) with its entries cleaned, copied only once an entry changes."""
+    changes: list[tuple[Any, Any]] = []
+    texts: list[str] = []
+    text_keys: list[Any] = []
     for key, item in entries:
-        if isinstance(key, str) and is_secret_key(key) and item is not None:
-            new: Any = REDACTED
-        else:
+        if item is None:
+            continue
+        if check_keys and isinstance(key, str) and is_secret_key(key):
+            changes.append((key, REDACTED))
+        elif isinstance(item, str):
+            texts.append(item)
+            text_keys.append(key)
+        elif isinstance(item, (dict, list)):
             new = _clean(item)
-        if new is not item and out is None:
-            out = copy(value)
-        if out is not None:
-            out[key] = new
-    return value if out is None else out
+            if new is not item:
+                changes.append((key, new))
+    if texts and may_hold_secret("\x00".join(texts)):
+        for key, text in zip(text_keys, texts, strict=True):
+            redacted = redact_text(text)
+            if redacted != text:
+                changes.append((key, redacted))
+    if not changes:
+        return value
+    out = dict(value) if isinstance(value, dict) else list(value)
+    for key, new in changes:
+        out[key] = new
+    return out

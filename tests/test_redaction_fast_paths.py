@@ -1,0 +1,184 @@
+"""The cheap paths of redaction give exactly what a full scan gives.
+
+``redact_text`` skips work three ways (docs/frames.md, "Secrets"): text with none of the
+shapes' hint substrings is returned unscanned, a shape whose own hints are absent is not run,
+and a text already scanned is answered from a bounded memo.  The CrewAI integration also
+checks all the strings of a payload in one joined scan.  Each shortcut is checked here
+against a reference that runs every expression on every text.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+
+from framescope.types import redaction
+from framescope.types.redaction import REDACTED, may_hold_secret, redact_text
+
+SECRET = "s3cr3tVALUE42xyz"
+
+#: pieces that build texts on both sides of every shortcut (hints, near-misses, separators)
+PIECES = [
+    "Bearer ",
+    "bearer ",
+    "BEARER ",
+    "Basic ",
+    "BASIC ",
+    "QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+    "sk-",
+    "SK-",
+    "abcdEFGH1234ijkl5678",
+    "eyJhbGciOiJIUzI1NiJ9.",
+    "eyJzdWIiOiIxMjM0In0.",
+    "AKIA",
+    "ASIA",
+    "ABCDEFGHIJKLMNOP",
+    "ghp_",
+    "gho_",
+    "github_pat_",
+    "xoxb-",
+    "AIza",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----END RSA PRIVATE KEY-----",
+    "https://",
+    "user:pw@",
+    "host/x?",
+    "api_key",
+    "password",
+    "Authorization",
+    "Proxy-Authorization",
+    "token",
+    "max_tokens",
+    ":",
+    "=",
+    " ",
+    "\n",
+    "&",
+    '"',
+    "weather",
+    "high",
+    SECRET,
+]
+
+
+def full_scan(text: str) -> str:
+    """Every expression on ``text``, no hint, gate or memo: what the shortcuts must equal."""
+    _, shapes = redaction._rules()
+    for shape in shapes:
+        text = shape.sub(redaction._redact_shape, text)
+    text = redaction._USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+    text = redaction._AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return redaction._redact_pairs(text)
+
+
+def generated_texts(count: int, seed: int = 20261130) -> list[str]:
+    chooser = random.Random(seed)
+    return ["".join(chooser.choice(PIECES) for _ in range(chooser.randint(1, 8))) for _ in range(count)]
+
+
+def test_every_shape_has_hints_and_its_samples_carry_them() -> None:
+    assert len(redaction._SHAPE_HINTS) == len(redaction.VALUE_PATTERNS)
+    samples = [
+        f"Bearer {SECRET}",
+        "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+        "sk-" + "a1B2c3D4e5F6g7H8",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.sig",
+        "AKIAABCDEFGHIJKLMNOP",
+        "ghp_" + "a" * 30,
+        "github_pat_" + "b" * 30,
+        "xoxb-1234567890abc",
+        "AIza" + "c" * 35,
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+    ]
+    for index, (sample, hints) in enumerate(zip(samples, redaction._SHAPE_HINTS, strict=True)):
+        assert redaction._rules()[1][index].search(sample), sample
+        assert any(hint in sample.lower() for hint in hints), sample
+        assert may_hold_secret(sample)
+        assert redact_text(sample) != sample
+
+
+def test_the_quick_check_knows_every_shape_hint() -> None:
+    """``may_hold_secret`` is written out by hand for speed: it must not forget a shape."""
+    for hints in redaction._SHAPE_HINTS:
+        for hint in hints:
+            assert may_hold_secret(f"xx{hint.upper()}yy") and may_hold_secret(f"xx{hint}yy"), hint
+
+
+@pytest.mark.parametrize("text", [f"BEARER {SECRET}", f"bearer {SECRET}", "BASIC QWxhZGRpbjpvcGVuIHNlc2FtZQ=="])
+def test_case_insensitive_shapes_are_found_in_any_case(text: str) -> None:
+    assert SECRET not in redact_text(text) and "QWxhZGRp" not in redact_text(text)
+
+
+def test_the_shortcuts_equal_a_full_scan_on_generated_texts() -> None:
+    redaction.reset_rules_cache()
+    for text in generated_texts(3000):
+        expected = full_scan(text)
+        assert redact_text(text) == expected, text
+        assert redact_text(text) == expected, text  # the second time, from the memo
+        if not may_hold_secret(text):
+            assert expected == text, text
+
+
+def test_the_memo_is_emptied_when_the_rules_change() -> None:
+    text = "ticket ZZ-4242 opened"
+    assert redact_text(text) == text
+    try:
+        redaction.add_redaction_rules(patterns=[r"\bZZ-\d{4}\b"])
+        assert redact_text(text) == f"ticket {REDACTED} opened"
+    finally:
+        redaction._extra_values.clear()
+        redaction.reset_rules_cache()
+    assert redact_text(text) == text
+
+
+def test_the_memo_stays_bounded() -> None:
+    redaction.reset_rules_cache()
+    for index in range(redaction._MEMO_ENTRIES * 2 + 10):
+        redact_text(f"note {index}: nothing secret here")
+    assert 0 < len(redaction._MEMO) <= redaction._MEMO_ENTRIES
+    long_text = "x: " + "y" * (redaction._MEMO_TEXT_MAX + 1)
+    redact_text(long_text)
+    assert long_text not in redaction._MEMO
+
+
+class TestPayloadCleaning:
+    """The CrewAI integration's one-pass cleaning of a frame's data (``without_secrets``)."""
+
+    @pytest.fixture(autouse=True)
+    def _crewai(self) -> None:
+        pytest.importorskip("crewai")
+
+    def clean(self, data: Any) -> Any:
+        from framescope.integrations.crewai.frames import without_secrets
+
+        return without_secrets(data)
+
+    def test_data_with_nothing_to_hide_is_returned_as_it_is(self) -> None:
+        data = {"call_id": "fa2a4a33-16a2", "chunk": "tok0 ", "nested": {"list": ["a: b", {"x": 1}]}, "n": None}
+        assert self.clean(data) is data
+
+    def test_secrets_at_any_depth_are_redacted_and_the_input_is_untouched(self) -> None:
+        data = {
+            "agent": {"llm": {"api_key": SECRET, "model": "gpt"}, "tools": [{"description": f"uses Bearer {SECRET}"}]},
+            "headers": [{"Authorization": SECRET}],
+            "text": f"see https://u:{SECRET}@host/x",
+            "password": None,
+            "ok": "plain",
+        }
+        snapshot = repr(data)
+        cleaned = self.clean(data)
+        assert repr(data) == snapshot
+        assert SECRET not in repr(cleaned)
+        assert cleaned["agent"]["llm"] == {"api_key": REDACTED, "model": "gpt"}
+        assert cleaned["agent"]["tools"][0]["description"] == f"uses Bearer {REDACTED}"
+        assert cleaned["headers"] == [{"Authorization": REDACTED}]
+        assert cleaned["password"] is None and cleaned["ok"] == "plain"
+        assert list(cleaned) == list(data)  # key order kept
+
+    def test_the_joined_scan_equals_cleaning_each_string(self) -> None:
+        for text in generated_texts(500, seed=7):
+            data = {"a": text, "b": "plain words", "c": [text, "more"]}
+            cleaned = self.clean(data)
+            assert cleaned["a"] == full_scan(text) and cleaned["c"] == [full_scan(text), "more"]
