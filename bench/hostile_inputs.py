@@ -1,11 +1,13 @@
-"""Hostile inputs: how long exit takes with a bad endpoint, and peak memory with bombs.
+"""Hostile inputs: how long exit takes with a bad endpoint, peak memory with bombs, and the
+time secret scanning takes on long texts.
 
 Each case runs in its own child process (so its peak RSS is its own, from
 ``getrusage(RUSAGE_CHILDREN)``), against servers on 127.0.0.1 or files in a temporary
 folder; nothing leaves the machine.  Results go to bench/RESULTS.md ("Hostile inputs").
 
     python bench/hostile_inputs.py            # every case (writes ~0.5 GB of temporary files)
-    python bench/hostile_inputs.py exit       # only the exit-time cases
+    python bench/hostile_inputs.py exit       # the exit-time cases (and the redaction ones)
+    python bench/hostile_inputs.py redaction  # only the secret scanning of long texts
 """
 
 from __future__ import annotations
@@ -172,13 +174,30 @@ def memory_cases(tmp: Path) -> None:
 GOOD_LINE = b'{"resourceSpans": []}\n'
 
 
+def redaction_cases() -> None:
+    """Secret scanning of long texts: a base64 image after ``data:``, a dashed run after a URL."""
+    from framescope.types.redaction import redact_text
+
+    for label, text in [
+        ("1 MiB base64 after 'data:' + a password pair", "data:image/png;base64," + "QUJD" * (MiB // 4) + " pwd=x"),
+        ("1 MiB 'a-a-a-...' after a URL", "https://u:p@h/ " + "a-" * (MiB // 2) + "://x"),
+        ("16 MiB base64 after 'data:'", "data:image/png;base64," + "QUJD" * (4 * MiB)),
+    ]:
+        started = time.perf_counter()
+        out = redact_text(text)
+        spent = time.perf_counter() - started
+        print(f"redact {label}: {spent * 1000:.1f} ms, {'redacted' if '[REDACTED]' in out else 'nothing to redact'}")
+
+
 def main() -> None:
     print(f"load average: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        exit_cases(tmp)
-        if sys.argv[1:] != ["exit"]:
+        if sys.argv[1:] != ["redaction"]:
+            exit_cases(tmp)
+        if not sys.argv[1:]:
             memory_cases(tmp)
+        redaction_cases()
     print(f"load average: {os.getloadavg()}")
 
 

@@ -530,10 +530,16 @@ def test_jaeger_v1_applies_the_documented_lossy_rules(spans):
         assert got.start_time_unix_nano == original.start_time_unix_nano // 1000 * 1000
         assert len(got.events) == len(original.events)
         for e_got, e_orig in zip(got.events, original.events, strict=True):
-            expected_name = (
-                e_orig.attributes["event"] if isinstance(e_orig.attributes.get("event"), str) else e_orig.name
-            )
-            assert e_got.name == expected_name
+            # Jaeger writes the name as the log field "event" unless an attribute has that key;
+            # the field, when it is a string on the wire, is read back as the name
+            if "event" not in e_orig.attributes:
+                assert e_got.name == e_orig.name
+            elif isinstance(e_orig.attributes["event"], str):
+                assert e_got.name == e_orig.attributes["event"]
+            elif isinstance(e_orig.attributes["event"], (list, dict)):  # arrays travel as JSON strings
+                assert e_got.name.startswith(("[", "{")), e_got.name
+            else:
+                assert e_got.name == ""
             assert e_got.time_unix_nano == e_orig.time_unix_nano // 1000 * 1000
         for key, value in original.attributes.items():
             if key in RESERVED:

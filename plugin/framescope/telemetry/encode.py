@@ -395,9 +395,11 @@ class RunRecorder:
         ordinal = self._count
         prefix = self._prefix
         seq = frame.seq
+        frame_id = frame.id
         derived = (
             seq == ordinal
-            and frame.id == prefix + str(ordinal)
+            and frame_id.startswith(prefix)  # foreign ids (CrewAI's uuids) stop here, cheaply
+            and frame_id == prefix + str(ordinal)
             and frame.previous_id == (prefix + str(ordinal - 1) if ordinal else None)
         )
         if not derived and (not isinstance(seq, int) or isinstance(seq, bool)):

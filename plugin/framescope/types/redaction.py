@@ -88,10 +88,20 @@ VALUE_PATTERNS: tuple[str, ...] = (
 )
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-# scheme://userinfo@ : userinfo is everything up to the last "@" before the host part.
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.\-]*://)(?P<userinfo>[^/\s@?#]+)@")
-# name=value in URLs and text; name: value in headers and messages.
-_NAME_SEP = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*)(?P<sep>\s*[=:]\s*|\"\s*:\s*)")
+# Both scans below walk maximal runs of name characters once each, then look at what follows
+# a run: linear in the text.  (A single expression like "[A-Za-z_][A-Za-z0-9_.-]*[=:]" restarts
+# at every character of a long run that is not followed by a separator: quadratic, so a base64
+# image after "data:" took minutes.)
+# scheme://userinfo@ : the scheme is a run of these characters that starts with a letter at a
+# word boundary; userinfo is everything up to the "@" before the host part.
+_SCHEME_RUN = re.compile(r"[a-zA-Z0-9+.\-]+")
+_USERINFO_AT = re.compile(r"[^/\s@?#]+@")
+# name=value in URLs and text; name: value in headers and messages.  A name starts with a
+# letter or "_" and runs on through letters, digits, "_", "." and "-".
+_NAME_RUN = re.compile(r"[A-Za-z0-9_.\-]+")
+_NAME_START = re.compile(r"[A-Za-z_]")
+_SEPARATOR = re.compile(r"\s*[=:]\s*|\"\s*:\s*")
+_WORD = re.compile(r"\w")
 _VALUE = re.compile(r"[\"']?(?P<value>[^\s\"'&#,;]+)")
 # An Authorization header's value runs to the end of the line ("token abc", "Digest ...").
 _AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization)(\s*[:=]\s*)(?!\[REDACTED\]$)([^\r\n\"',;]+)")
@@ -221,11 +231,13 @@ _SHAPE_HINTS: tuple[tuple[str, ...], ...] = (
     ("-----begin",),
 )
 #: Texts already scanned and what they became: agents, tasks, tools and conversations repeat the
-#: same long strings in event after event, run after run.  Bounded (entries and text length),
-#: emptied when the rules change.  It holds nothing the process did not already hold.
+#: same long strings in event after event, run after run.  Bounded (entries, text length and
+#: characters in all: a few MiB at most), emptied when full and when the rules change.
 _MEMO: dict[str, str] = {}
 _MEMO_ENTRIES = 4096
 _MEMO_TEXT_MAX = 16384
+_MEMO_CHARS_MAX = 1 << 20
+_memo_chars = 0
 
 
 def redact_text(text: str) -> str:
@@ -244,16 +256,23 @@ def redact_text(text: str) -> str:
         if hints is None or any(hint in low for hint in hints):
             text = shape.sub(_redact_shape, text)
     if "://" in text:
-        text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{REDACTED}@", text)
+        text = _redact_userinfo(text)
     if "=" in text or ":" in text:
         if "authorization" in low:
             text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
         text = _redact_pairs(text)
     if len(original) <= _MEMO_TEXT_MAX:
-        if len(_MEMO) >= _MEMO_ENTRIES:
-            _MEMO.clear()
-        _MEMO[original] = text
+        _remember(original, text)
     return text
+
+
+def _remember(original: str, redacted: str) -> None:
+    global _memo_chars
+    if len(_MEMO) >= _MEMO_ENTRIES or _memo_chars >= _MEMO_CHARS_MAX:
+        _MEMO.clear()
+        _memo_chars = 0
+    _MEMO[original] = redacted
+    _memo_chars += len(original) + (0 if redacted is original else len(redacted))
 
 
 def redact_url(url: str) -> str:
@@ -261,14 +280,48 @@ def redact_url(url: str) -> str:
     return redact_text(url)
 
 
+def _redact_userinfo(text: str) -> str:
+    """Replace the userinfo of every ``scheme://userinfo@host`` with ``[REDACTED]``."""
+    parts: list[str] = []
+    position = 0
+    for run in _SCHEME_RUN.finditer(text):
+        end = run.end()
+        if run.start() < position or not text.startswith("://", end):
+            continue
+        start = _scheme_start(text, run.start(), end)
+        userinfo = _USERINFO_AT.match(text, end + 3) if start is not None else None
+        if userinfo is None:
+            continue
+        parts.append(text[position : end + 3])
+        parts.append(REDACTED + "@")
+        position = userinfo.end()
+    if not parts:
+        return text
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def _scheme_start(text: str, start: int, end: int) -> int | None:
+    """The first letter in ``text[start:end]`` that begins a word (where a scheme can begin)."""
+    for index in range(start, end):
+        letter = text[index].isascii() and text[index].isalpha()
+        if letter and (index == 0 or not _WORD.match(text, index - 1)):
+            return index
+    return None
+
+
 def _redact_pairs(text: str) -> str:
     """Replace the value of every ``name=value`` / ``name: value`` whose name is a secret key."""
     parts: list[str] = []
     position = 0
-    for match in _NAME_SEP.finditer(text):
-        if match.start() < position or not is_secret_key(match.group("name")):
+    for run in _NAME_RUN.finditer(text):
+        separator = _SEPARATOR.match(text, run.end())
+        if separator is None:
             continue
-        value = _VALUE.match(text, match.end())
+        first = _NAME_START.search(text, run.start(), run.end())
+        if first is None or first.start() < position or not is_secret_key(text[first.start() : run.end()]):
+            continue
+        value = _VALUE.match(text, separator.end())
         if value is None or value.group("value").startswith(("//", REDACTED)):
             continue
         parts.append(text[position : value.start("value")])

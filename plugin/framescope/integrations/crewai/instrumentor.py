@@ -86,9 +86,9 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 return converted.frame
             return original_convert(event)
 
-        def convert(event: Any) -> StreamFrame:
+        def convert(event: Any, shared: bool) -> StreamFrame:
             try:
-                if _stream_sinks.get() or not fast:  # a CrewAI session will want CrewAI's own frame object
+                if shared:  # a CrewAI session will want CrewAI's own frame object: made once, for both
                     crew_frame = original_convert(event)
                     converted.event, converted.frame = event, crew_frame
                     return frame_from_crewai_frame(crew_frame)
@@ -98,8 +98,9 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 return fallback_frame(event, error)
 
         def publish_and_record(source: Any, event: Any) -> None:
+            shared = not fast or bool(_stream_sinks.get())
             try:
-                frame = convert(event)
+                frame = convert(event, shared)
                 run = tracker.run_for(frame)
                 if not run.capture_content:
                     frame = without_content(frame)
@@ -111,7 +112,8 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 try:
                     original(source, event)  # CrewAI's own sessions first, in the same order
                 finally:
-                    converted.event = converted.frame = None
+                    if shared:
+                        converted.event = converted.frame = None
                     if not run.finished:
                         try:
                             if run.record(frame, getattr(event, "started_event_id", None)):
