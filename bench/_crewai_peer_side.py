@@ -2,7 +2,8 @@
 
 Runs under the python of that instrumentor's venv (framescope's own venv for ``none`` and
 ``framescope``).  The flow: an agent with a tool, answering with a streamed LLM reply from
-the loopback OpenAI-compatible server (tests/support/openai_server.py).  It prints one JSON
+the loopback OpenAI-compatible server (tests/support/openai_server.py), in a child process
+so that its CPU time is not counted as the recorder's.  It prints one JSON
 object: CPU time per run, CrewAI's own frames of the last run, and the spans recorded (as
 OTLP JSON, for the driver to count and to try to replay).
 
@@ -12,6 +13,7 @@ OTLP JSON, for the driver to count and to try to replay).
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import sys
 import time
@@ -68,7 +70,50 @@ def instrument(side: str, exporter: InMemorySpanExporter) -> Any:
     raise SystemExit(f"unknown side {side!r}: none, openinference, openllmetry or framescope")
 
 
-def build_flow(server: OpenAICompatibleServer) -> Any:
+class ServerInChild:
+    """The loopback OpenAI-compatible server in a child process, scripted through a pipe.
+
+    In a thread of this process its CPU time (parsing requests, streaming 200 chunks) would
+    count as the recorder's and swamp the differences measured (±15 µs/frame between runs).
+    """
+
+    base_url: str
+
+    def __enter__(self) -> ServerInChild:
+        context = multiprocessing.get_context("spawn")
+        self._pipe, child_end = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child_end,), daemon=True)
+        self._process.start()
+        self.base_url = self._pipe.recv()
+        return self
+
+    def _call(self, operation: str, overrides: dict[str, Any]) -> None:
+        self._pipe.send((operation, overrides))
+        self._pipe.recv()
+
+    def set(self, **overrides: Any) -> None:
+        self._call("set", overrides)
+
+    def enqueue(self, **overrides: Any) -> None:
+        self._call("enqueue", overrides)
+
+    def __exit__(self, *exc: object) -> None:
+        self._pipe.send(("stop", {}))
+        self._process.join(10)
+
+
+def _serve(pipe: Any) -> None:
+    with OpenAICompatibleServer() as server:
+        pipe.send(server.base_url)
+        while True:
+            operation, overrides = pipe.recv()
+            if operation == "stop":
+                return
+            getattr(server, operation)(**overrides)
+            pipe.send(None)
+
+
+def build_flow(server: Any) -> Any:
     from crewai import LLM, Agent, Crew, Task
     from crewai.flow.flow import Flow, start
     from crewai.tools import tool
@@ -97,7 +142,7 @@ def build_flow(server: OpenAICompatibleServer) -> Any:
     return WeatherFlow()
 
 
-def one_run(server: OpenAICompatibleServer, *, streamed: bool = True) -> tuple[float, list[dict[str, Any]]]:
+def one_run(server: Any, *, streamed: bool = True) -> tuple[float, list[dict[str, Any]]]:
     from crewai.events.stream_context import add_stream_sink, reset_stream_sinks
     from crewai.utilities.streaming import stream_frame_from_event
 
@@ -131,7 +176,7 @@ def main() -> None:
     times: list[float] = []
     unstreamed: list[float] = []
     frames: list[dict[str, Any]] = []
-    with OpenAICompatibleServer() as server:
+    with ServerInChild() as server:
         one_run(server)  # warm-up: imports, first-call caches
         for _ in range(rounds):  # the two modes interleaved, so load changes hit both alike
             unstreamed.append(one_run(server, streamed=False)[0])

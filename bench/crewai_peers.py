@@ -1,7 +1,8 @@
 """Benchmark (not a test): one CrewAI flow recorded by OpenInference, OpenLLMetry and framescope.
 
 The flow (bench/_crewai_peer_side.py): an agent with a tool, answering with a streamed
-200-token LLM reply from the loopback OpenAI-compatible server.  Each recorder runs in its own
+200-token LLM reply from the loopback OpenAI-compatible server (in a child process, so its CPU
+time is not counted).  Each recorder runs in its own
 process: OpenInference's and OpenLLMetry's CrewAI instrumentors (each with its project's
 OpenAI instrumentor too, as their docs advise) in their own venvs under bench/ (gitignored,
 created on first use with ``pip install crewai==1.15.30 <instrumentor>``), framescope's

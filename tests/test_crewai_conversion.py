@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.crewai, pytest.mark.filterwarnings("ignore::Deprecatio
 
 crewai_streaming = pytest.importorskip("crewai.utilities.streaming")
 
-from pydantic import ConfigDict  # noqa: E402
+from pydantic import ConfigDict, computed_field, field_serializer  # noqa: E402
 
 from framescope.integrations.crewai import frames  # noqa: E402
 
@@ -74,3 +74,70 @@ def test_frames_made_from_the_pieces_equal_crewais_frames() -> None:
             made = frames.frame_from_parts(crewai_streaming, event).model_dump()
             expected = frames.frame_from_crewai_frame(crewai_streaming.stream_frame_from_event(event)).model_dump()
             assert made == expected, event
+
+
+class ShoutedChunkEvent(BaseEvent):
+    """A chunk class whose dump is not "the previous one with a new chunk": never reused."""
+
+    type: str = "shouted_chunk"
+    chunk: str = ""
+    call_id: str = "c-1"
+
+    @field_serializer("chunk")
+    def _shout(self, chunk: str) -> str:
+        return chunk.upper()
+
+
+class CountedChunkEvent(BaseEvent):
+    type: str = "counted_chunk"
+    chunk: str = ""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def length(self) -> int:
+        return len(self.chunk)
+
+
+def chunk_events() -> list[Any]:
+    from crewai.events.types.llm_events import LLMCallType, LLMStreamChunkEvent
+
+    def chunk(text: str, **fields: Any) -> Any:
+        return LLMStreamChunkEvent(chunk=text, call_id=fields.pop("call_id", "call-1"), **fields)
+
+    return [
+        chunk("Hello"),
+        chunk(" world"),  # reuses the first one's dump
+        chunk(" again", call_type=LLMCallType.LLM_CALL),  # an enum changes: dumped in full
+        chunk(" more", call_type=LLMCallType.LLM_CALL),
+        chunk(" and", call_type=LLMCallType.TOOL_CALL),
+        chunk(" other", call_id="call-2", model="gpt-test"),
+        chunk(f" key {SECRET_KEY}", call_id="call-2", model="gpt-test"),  # a secret in the new text
+        chunk(" plain", call_id="call-2", model="gpt-test"),
+        chunk(" with", response_id=SECRET_KEY),  # a secret in a repeated field: cleaned every time
+        chunk(" still", response_id=SECRET_KEY),
+        chunk(" tool", tool_call={"id": "t1", "index": 0, "function": {"name": "f", "arguments": "{}"}}),
+        chunk(" tool", tool_call={"id": "t1", "index": 0, "function": {"name": "f", "arguments": "{}"}}),
+        chunk("", call_id="call-3"),
+        ShoutedChunkEvent(chunk="a"),
+        ShoutedChunkEvent(chunk="b"),
+        ShoutedChunkEvent(chunk="c"),
+        CountedChunkEvent(chunk="a"),
+        CountedChunkEvent(chunk="bb"),
+    ]
+
+
+SECRET_KEY = "sk-" + "Q1w2E3r4T5y6U7i8O9p0"
+
+
+def test_chunk_frames_reuse_the_previous_dump_and_still_equal_crewais() -> None:
+    from framescope.integrations.crewai import chunks
+
+    chunks._MEMOS.clear()
+    for _ in range(2):
+        for event in chunk_events():
+            made = frames.frame_from_parts(crewai_streaming, event)
+            expected = frames.frame_from_crewai_frame(crewai_streaming.stream_frame_from_event(event))
+            assert made.model_dump() == expected.model_dump(), event
+            assert SECRET_KEY not in repr(made.data)
+    assert chunks._MEMOS[ShoutedChunkEvent] is None  # found out on its first reuse
+    assert chunks._MEMOS[CountedChunkEvent] is None  # a computed field: never reused

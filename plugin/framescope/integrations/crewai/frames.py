@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from framescope.integrations.crewai.chunks import chunk_data
 from framescope.types.payload import REDACTED, json_safe_data
 from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
 from framescope.types.streaming import StreamFrame, make_frame
@@ -60,10 +61,15 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
         if len(_CHANNELS) < 4096:
             _CHANNELS[key] = channel
     exclude = streaming._FRAME_DATA_EXCLUDE
+    data: Any = None
     if cls.to_json is streaming.BaseEvent.to_json and cls not in _NESTED:
-        data = _to_json(event, exclude)
+        data = chunk_data(event, exclude, _to_json, without_secrets)  # None: not a token chunk
+        if data is None:
+            data = _to_json(event, exclude)
+            data = without_secrets(data) if isinstance(data, dict) else {"value": data}
     else:  # its own to_json (CrewAI's crew events drop the crew object), or known to nest
         data = event.to_json(exclude=exclude)
+        data = without_secrets(data) if isinstance(data, dict) else {"value": data}
     return make_frame(
         event.event_id,
         event.emission_sequence,
@@ -73,7 +79,7 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
         event.timestamp,
         event.parent_event_id,
         event.previous_event_id,
-        without_secrets(data) if isinstance(data, dict) else {"value": data},
+        data,
     )
 
 
