@@ -66,7 +66,8 @@ SCRIPT = textwrap.dedent(
 
 def python(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     script = tmp_path / "conversation_process.py"
-    script.write_text(SCRIPT)
+    if not script.exists():  # rewriting it while a process started just before reads it runs an empty script
+        script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(PLUGIN), "OTEL_SDK_DISABLED": "true"}
     return subprocess.Popen(
         [sys.executable, str(script), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
