@@ -59,12 +59,13 @@ def chunk_data(
     event: Any,
     exclude: set[str],
     dump: Callable[[Any, set[str]], Any],
-    clean: Callable[[dict[str, Any]], dict[str, Any]],
+    clean: Callable[[Any], dict[str, Any]],
 ) -> dict[str, Any] | None:
     """``clean(dump(event, exclude))`` for a chunk event, reusing the previous chunk's work.
 
     None, before any dump, when ``event`` is not a chunk event this applies to (the caller
-    dumps it itself); a dump that is not a dict comes back as ``{"value": dump}``.
+    dumps it itself).  ``clean`` makes frame data of any dump (a dict without secrets, or
+    ``{"value": dump}``).
     """
     cls = type(event)
     memo = _MEMOS[cls] if cls in _MEMOS else _memo_for(cls, exclude)
@@ -90,14 +91,14 @@ def chunk_data(
             memo.verified = True
             if full != data:
                 _MEMOS[cls] = None  # this class's dump is not "the previous one with a new chunk"
-                return clean(full) if isinstance(full, dict) else {"value": full}
+                return clean(full)
         if memo.clean and not may_hold_secret(chunk):
             return data
         return clean(data)
     full = dump(event, exclude)
-    if not isinstance(full, dict):
-        return {"value": full}
     cleaned = clean(full)
+    if not isinstance(full, dict):  # nothing to reuse
+        return cleaned
     with _lock:
         memo.values, memo.types, memo.dump, memo.clean = values, types, full, cleaned is full
     return cleaned

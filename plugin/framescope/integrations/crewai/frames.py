@@ -40,8 +40,13 @@ def frame_from_crewai_frame(crew_frame: Any) -> StreamFrame:
         crew_frame.timestamp,
         crew_frame.parent_id,
         crew_frame.previous_id,
-        without_secrets(data) if isinstance(data, dict) else {"value": data},
+        frame_data(data),
     )
+
+
+def frame_data(converted: Any) -> dict[str, Any]:
+    """What CrewAI's conversion gave as a frame's data: a dict without secrets, else ``{"value": ...}``."""
+    return without_secrets(converted) if isinstance(converted, dict) else {"value": converted}
 
 
 def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
@@ -61,15 +66,12 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
         if len(_CHANNELS) < 4096:
             _CHANNELS[key] = channel
     exclude = streaming._FRAME_DATA_EXCLUDE
-    data: Any = None
-    if cls.to_json is streaming.BaseEvent.to_json and cls not in _NESTED:
-        data = chunk_data(event, exclude, _to_json, without_secrets)  # None: not a token chunk
-        if data is None:
-            data = _to_json(event, exclude)
-            data = without_secrets(data) if isinstance(data, dict) else {"value": data}
-    else:  # its own to_json (CrewAI's crew events drop the crew object), or known to nest
-        data = event.to_json(exclude=exclude)
-        data = without_secrets(data) if isinstance(data, dict) else {"value": data}
+    # BaseEvent's own to_json can go the fast way; a class with its own (CrewAI's crew events
+    # drop the crew object), or known to nest, goes CrewAI's way
+    plain = cls.to_json is streaming.BaseEvent.to_json and cls not in _NESTED
+    data = chunk_data(event, exclude, _to_json, frame_data) if plain else None  # None: not a token chunk
+    if data is None:
+        data = frame_data(_to_json(event, exclude) if plain else event.to_json(exclude=exclude))
     return make_frame(
         event.event_id,
         event.emission_sequence,
