@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from framescope.integrations.crewai.chunks import chunk_data
+from framescope.integrations.crewai.walk import event_data, json_walk
 from framescope.types.payload import REDACTED, json_safe_data
 from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
 from framescope.types.streaming import StreamFrame, make_frame
@@ -68,10 +69,16 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
     exclude = streaming._FRAME_DATA_EXCLUDE
     # BaseEvent's own to_json can go the fast way; a class with its own (CrewAI's crew events
     # drop the crew object), or known to nest, goes CrewAI's way
-    plain = cls.to_json is streaming.BaseEvent.to_json and cls not in _NESTED
+    generic = cls.to_json is streaming.BaseEvent.to_json
+    plain = generic and cls not in _NESTED
     data = chunk_data(event, exclude, _to_json, frame_data) if plain else None  # None: not a token chunk
     if data is None:
-        data = frame_data(_to_json(event, exclude) if plain else event.to_json(exclude=exclude))
+        if plain:
+            data = frame_data(_to_json(event, exclude))
+        elif generic:
+            data = frame_data(_walked(event, exclude))
+        else:
+            data = frame_data(event.to_json(exclude=exclude))
     return make_frame(
         event.event_id,
         event.emission_sequence,
@@ -166,7 +173,7 @@ def _to_json(event: Any, exclude: set[str]) -> Any:
     CrewAI's ``to_json`` is pydantic's ``model_dump(mode="json")`` walked once more by its
     generic ``to_serializable`` (which turns values nested five levels deep into their
     ``repr``).  On a JSON-mode dump that walk only copies and applies the depth limit, so
-    scalars are kept as they are and nested values get the same depth rule (:func:`_walk`).
+    scalars are kept as they are and nested values get the same depth rule (:func:`json_walk`).
     When pydantic cannot dump the event (a function in a field), CrewAI's own ``to_json`` and
     its fallbacks run, and that event class goes that way from then on.
     """
@@ -174,26 +181,40 @@ def _to_json(event: Any, exclude: set[str]) -> Any:
         dumped = event.model_dump(mode="json", exclude=exclude, serialize_as_any=True)
     except Exception:  # CrewAI's walk has its own fallbacks (reprs) for what pydantic cannot dump
         _NESTED.add(type(event))
-        return event.to_json(exclude=exclude)
+        return _walked(event, exclude)
     for key, value in dumped.items():
         if value is not None and type(value) not in _FLAT_TYPES:  # JSON mode: only these or containers
-            dumped[key] = _walk(value, 2)
+            dumped[key] = json_walk(value, 2)
     return dumped
 
 
-#: ``to_serializable``'s default depth limit: a value that deep becomes its ``repr``.
-_MAX_DEPTH = 5
+#: per event class: whether :func:`walk.event_data` gave CrewAI's ``to_json`` on its first event
+_WALK_MATCHES: dict[type, bool] = {}
 
 
-def _walk(value: Any, depth: int) -> Any:
-    """What ``to_serializable`` makes of an already JSON-mode value at ``depth`` (the event is 0)."""
-    if depth >= _MAX_DEPTH:
-        return repr(value)
-    if isinstance(value, dict):
-        return {str(key): _walk(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_walk(item, depth + 1) for item in value]
-    return value
+def _walked(event: Any, exclude: set[str]) -> Any:
+    """``event.to_json(exclude=...)`` for an event whose dump fails, without CrewAI's doomed dumps.
+
+    The first event of each class goes CrewAI's way and is compared with :func:`event_data`; a
+    class where the two differ, or where the walk raises, keeps going CrewAI's way.
+    """
+    cls = type(event)
+    matches = _WALK_MATCHES.get(cls)
+    if matches is None:
+        expected = event.to_json(exclude=exclude)
+        try:
+            matches = event_data(event, exclude) == expected
+        except Exception:
+            matches = False
+        if len(_WALK_MATCHES) < 4096:
+            _WALK_MATCHES[cls] = matches
+        return expected
+    if matches:
+        try:
+            return event_data(event, exclude)
+        except Exception:
+            _WALK_MATCHES[cls] = False
+    return event.to_json(exclude=exclude)
 
 
 #: Keys whose values are prompt or answer content in CrewAI's events (messages, chunks, tool

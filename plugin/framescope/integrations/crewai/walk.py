@@ -1,0 +1,193 @@
+"""CrewAI's generic ``to_json`` walk, without the pydantic dumps that are bound to fail.
+
+CrewAI turns an event into frame data with a generic walk: each pydantic model is dumped in
+JSON mode, and when that dump raises (a function in a field, somewhere below) the walk goes
+one level down through the model's ``__dict__`` and dumps each value again.  For an agent or
+task event this dumps the agent, its crew, its task and every tool several times over, and
+every tool dump first regenerates the tool's JSON schema, then fails on the tool's ``func``
+field: 0.8-1.6 ms per event, all of it thrown away (the frame ends up holding the reprs the
+fallback makes).
+
+:func:`event_data` gives the same result as CrewAI's walk with two differences in how, none in
+what:
+
+* within one event, each model is dumped at most once (its outcome is remembered for the rest
+  of that conversion only, so nothing carries over between events);
+* a dump known to fail is not run.  A model's JSON dump fails when one of its fields holds a
+  value pydantic cannot serialise (a function, under a field with no serializer of its own),
+  or a model whose own dump fails.  Which field and value type fail is learnt from pydantic
+  itself, once per class, field and value type, by dumping that field alone; a class with a
+  model serializer, or a field with a serializer of its own, is always dumped for real.
+
+The instrumentor checks the first event of each class against CrewAI's own ``to_json`` and
+keeps using CrewAI's for a class where the two differ (see ``frames.frame_from_parts``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import date, datetime
+from types import BuiltinFunctionType, FunctionType, MethodType
+from typing import Any
+
+from pydantic import BaseModel
+
+#: CrewAI's default depth limit: a value this deep becomes its ``repr``.
+MAX_DEPTH = 5
+_SCALARS = (str, int, float, bool, type(None))
+#: value types pydantic's JSON mode cannot serialise under a plain field
+_UNSERIALISABLE = (FunctionType, BuiltinFunctionType, MethodType)
+_FAILED = object()
+#: (model class, field, value type) -> whether dumping that field alone raises
+_FIELD_FAILS: dict[tuple[type, str, type], bool] = {}
+#: model class -> the fields whose failures can be predicted (None: always dump for real)
+_PREDICTABLE: dict[type, frozenset[str] | None] = {}
+
+
+def event_data(event: Any, exclude: set[str]) -> Any:
+    """What CrewAI's ``to_serializable(event, exclude=exclude)`` gives, with its doomed dumps skipped."""
+    return _Walk().value(event, exclude, 0, frozenset())
+
+
+class _Walk:
+    """One conversion: the dumps made so far, by object and exclusion."""
+
+    def __init__(self) -> None:
+        self.dumps: dict[tuple[int, frozenset[str]], Any] = {}
+        self.keep: list[Any] = []  # the objects dumped, alive while their ids are keys
+
+    def value(self, obj: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: frozenset[int]) -> Any:
+        if depth >= MAX_DEPTH:
+            return repr(obj)
+        if isinstance(obj, _SCALARS):
+            return obj
+        if isinstance(obj, uuid.UUID):
+            return str(obj)
+        if isinstance(obj, (date, datetime)):
+            return obj.isoformat()
+        if id(obj) in ancestors:
+            return f"<circular_ref:{type(obj).__name__}>"
+        inner = ancestors | {id(obj)}
+        below = depth + 1
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return {
+                field.name: self.value(getattr(obj, field.name), exclude, below, inner)
+                for field in dataclasses.fields(obj)
+                if field.name not in exclude
+            }
+        if isinstance(obj, (list, tuple, set)):
+            return [self.value(item, exclude, below, inner) for item in obj]
+        if isinstance(obj, dict):
+            return {
+                _key(key): self.value(item, exclude, below, inner) for key, item in obj.items() if key not in exclude
+            }
+        if isinstance(obj, BaseModel):
+            dumped = self.dump(obj, frozenset(exclude))
+            if dumped is not _FAILED:
+                return json_walk(dumped, below)
+            try:
+                return {
+                    _key(key): self.value(item, frozenset(), below, inner)
+                    for key, item in obj.__dict__.items()
+                    if key not in exclude
+                }
+            except Exception:
+                return repr(obj)
+        return repr(obj)
+
+    def dump(self, model: BaseModel, exclude: frozenset[str]) -> Any:
+        """``model``'s JSON dump, or ``_FAILED``: made at most once per conversion, skipped when doomed."""
+        key = (id(model), exclude)
+        if key in self.dumps:
+            return self.dumps[key]
+        self.keep.append(model)
+        if self.doomed(model, exclude, frozenset()):
+            dumped: Any = _FAILED
+        else:
+            try:
+                dumped = model.model_dump(mode="json", exclude=set(exclude), serialize_as_any=True)
+            except Exception:
+                dumped = _FAILED
+        self.dumps[key] = dumped
+        return dumped
+
+    def doomed(self, model: BaseModel, exclude: frozenset[str], seen: frozenset[int]) -> bool:
+        """Whether ``model``'s JSON dump is known to raise, without running it."""
+        cls = type(model)
+        if cls in _PREDICTABLE:
+            predictable = _PREDICTABLE[cls]
+        else:
+            predictable = _predictable_fields(cls)
+            if len(_PREDICTABLE) < 4096:
+                _PREDICTABLE[cls] = predictable
+        if not predictable or id(model) in seen:
+            return False
+        seen = seen | {id(model)}
+        values = model.__dict__
+        for name in predictable:
+            if name in exclude or name not in values:
+                continue
+            value = values[name]
+            if isinstance(value, _UNSERIALISABLE):
+                doomed = _field_fails(model, name, type(value))
+            elif isinstance(value, (list, tuple)):
+                doomed = any(isinstance(item, BaseModel) and self.doomed(item, frozenset(), seen) for item in value)
+            else:
+                doomed = isinstance(value, BaseModel) and self.doomed(value, frozenset(), seen)
+            if doomed:
+                return True
+        return False
+
+
+def _predictable_fields(cls: type[BaseModel]) -> frozenset[str] | None:
+    """The fields of ``cls`` serialised by pydantic's own rules (None: the model has its own serializer)."""
+    decorators = getattr(cls, "__pydantic_decorators__", None)
+    if decorators is None or decorators.model_serializers:
+        return None
+    custom = {field for serializer in decorators.field_serializers.values() for field in serializer.info.fields}
+    plain = []
+    for name, info in cls.model_fields.items():
+        if name in custom or "*" in custom or info.metadata or info.exclude:  # never dumped, or its own rules
+            continue
+        if getattr(info, "exclude_if", None) is not None:
+            continue
+        plain.append(name)
+    return frozenset(plain)
+
+
+def _field_fails(model: BaseModel, name: str, value_type: type) -> bool:
+    """Whether pydantic's JSON dump of ``model``'s field ``name`` raises for values of ``value_type``."""
+    key = (type(model), name, value_type)
+    fails = _FIELD_FAILS.get(key)
+    if fails is None:
+        try:
+            model.model_dump(mode="json", include={name}, serialize_as_any=True)
+            fails = False
+        except Exception:
+            fails = True
+        if len(_FIELD_FAILS) < 4096:
+            _FIELD_FAILS[key] = fails
+    return fails
+
+
+def json_walk(value: Any, depth: int) -> Any:
+    """What CrewAI's walk makes of a value pydantic dumped in JSON mode, found at ``depth``.
+
+    Such a value is only dicts with string keys, lists and scalars, freshly made (so never one
+    of its own ancestors): the walk reduces to copying it with the depth limit applied.
+    """
+    if depth >= MAX_DEPTH:
+        return repr(value)
+    if isinstance(value, dict):
+        return {str(key): json_walk(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [json_walk(item, depth + 1) for item in value]
+    return value
+
+
+def _key(key: Any) -> str:
+    """A dict key as CrewAI's walk writes it."""
+    if isinstance(key, (str, int)):
+        return str(key)
+    return f"key_{id(key)}_{key!r}"
