@@ -67,8 +67,8 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
         if len(_CHANNELS) < 4096:
             _CHANNELS[key] = channel
     exclude = streaming._FRAME_DATA_EXCLUDE
-    # BaseEvent's own to_json can go the fast way; a class with its own (CrewAI's crew events
-    # drop the crew object), or known to nest, goes CrewAI's way
+    # BaseEvent's own to_json can go the fast way, or the walk for classes whose dump failed
+    # (_NESTED); a class with its own to_json (CrewAI's crew events drop the crew) goes CrewAI's way
     generic = cls.to_json is streaming.BaseEvent.to_json
     plain = generic and cls not in _NESTED
     data = chunk_data(event, exclude, _to_json, frame_data) if plain else None  # None: not a token chunk
@@ -174,8 +174,9 @@ def _to_json(event: Any, exclude: set[str]) -> Any:
     generic ``to_serializable`` (which turns values nested five levels deep into their
     ``repr``).  On a JSON-mode dump that walk only copies and applies the depth limit, so
     scalars are kept as they are and nested values get the same depth rule (:func:`json_walk`).
-    When pydantic cannot dump the event (a function in a field), CrewAI's own ``to_json`` and
-    its fallbacks run, and that event class goes that way from then on.
+    When pydantic cannot dump the event (a function in a field), the event is walked the way
+    CrewAI's ``to_json`` walks it (:func:`_walked`), and that event class goes that way from
+    then on.
     """
     try:
         dumped = event.model_dump(mode="json", exclude=exclude, serialize_as_any=True)
