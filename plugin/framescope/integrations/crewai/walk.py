@@ -39,6 +39,7 @@ _SCALARS = (str, int, float, bool, type(None))
 #: value types pydantic's JSON mode cannot serialise under a plain field
 _UNSERIALISABLE = (FunctionType, BuiltinFunctionType, MethodType)
 _FAILED = object()
+_NOTHING: frozenset[str] = frozenset()
 #: (model class, field, value type) -> whether dumping that field alone raises
 _FIELD_FAILS: dict[tuple[type, str, type], bool] = {}
 #: model class -> the fields whose failures can be predicted (None: always dump for real)
@@ -88,7 +89,7 @@ class _Walk:
                 return json_walk(dumped, below)
             try:
                 return {
-                    _key(key): self.value(item, frozenset(), below, inner)
+                    _key(key): self.value(item, _NOTHING, below, inner)
                     for key, item in obj.__dict__.items()
                     if key not in exclude
                 }
@@ -132,12 +133,23 @@ class _Walk:
             if isinstance(value, _UNSERIALISABLE):
                 doomed = _field_fails(model, name, type(value))
             elif isinstance(value, (list, tuple)):
-                doomed = any(isinstance(item, BaseModel) and self.doomed(item, frozenset(), seen) for item in value)
+                doomed = any(isinstance(item, BaseModel) and self.nested_doomed(item, seen) for item in value)
             else:
-                doomed = isinstance(value, BaseModel) and self.doomed(value, frozenset(), seen)
+                doomed = isinstance(value, BaseModel) and self.nested_doomed(value, seen)
             if doomed:
                 return True
         return False
+
+    def nested_doomed(self, model: BaseModel, seen: frozenset[int]) -> bool:
+        """:meth:`doomed` for a model inside another, remembered: the walk meets it again one level down."""
+        key = (id(model), _NOTHING)
+        if key in self.dumps:
+            return self.dumps[key] is _FAILED
+        if not self.doomed(model, _NOTHING, seen):
+            return False  # not remembered: a cycle may have cut the check short
+        self.keep.append(model)
+        self.dumps[key] = _FAILED
+        return True
 
 
 def _predictable_fields(cls: type[BaseModel]) -> frozenset[str] | None:
