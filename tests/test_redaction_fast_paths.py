@@ -214,6 +214,18 @@ class TestPayloadCleaning:
         assert cleaned["password"] is None and cleaned["ok"] == "plain"
         assert list(cleaned) == list(data)  # key order kept
 
+    def test_values_of_every_type_under_a_secret_key_are_redacted_but_null(self) -> None:
+        data = {"api_key": 123456, "secret": True, "auth_token": ["a"], "cookie": {"s": "x"}, "password": None, "n": 7}
+        cleaned = self.clean(data)
+        assert cleaned == {
+            "api_key": REDACTED,
+            "secret": REDACTED,
+            "auth_token": REDACTED,
+            "cookie": REDACTED,
+            "password": None,
+            "n": 7,
+        }
+
     def test_the_joined_scan_equals_cleaning_each_string(self) -> None:
         for text in generated_texts(500, seed=7):
             data = {"a": text, "b": "plain words", "c": [text, "more"]}

@@ -326,14 +326,17 @@ def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], check_keys: b
     texts: list[str] = []
     text_keys: list[Any] = []
     for key, item in entries:
-        if item is None:
+        kind = type(item)
+        if kind in _INERT:  # most values: nothing to check (unless under a secret key)
+            if check_keys and item is not None and isinstance(key, str) and is_secret_key(key):
+                changes.append((key, REDACTED))
             continue
         if check_keys and isinstance(key, str) and is_secret_key(key):
             changes.append((key, REDACTED))
-        elif isinstance(item, str):
+        elif kind is str or isinstance(item, str):
             texts.append(item)
             text_keys.append(key)
-        elif isinstance(item, (dict, list)):
+        elif kind is dict or kind is list or isinstance(item, (dict, list)):
             new = _clean(item)
             if new is not item:
                 changes.append((key, new))
@@ -348,3 +351,7 @@ def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], check_keys: b
     for key, new in changes:
         out[key] = new
     return out
+
+
+#: value types with nothing in them to redact (a bool under ``api_key`` is still redacted)
+_INERT = frozenset({type(None), bool, int, float})

@@ -36,6 +36,8 @@ from pydantic import BaseModel
 #: CrewAI's default depth limit: a value this deep becomes its ``repr``.
 MAX_DEPTH = 5
 _SCALARS = (str, int, float, bool, type(None))
+#: the exact types of those (subclasses, such as str enums, go the long way)
+_PLAIN = frozenset(_SCALARS)
 #: value types pydantic's JSON mode cannot serialise under a plain field
 _UNSERIALISABLE = (FunctionType, BuiltinFunctionType, MethodType)
 _FAILED = object()
@@ -61,7 +63,7 @@ class _Walk:
     def value(self, obj: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: frozenset[int]) -> Any:
         if depth >= MAX_DEPTH:
             return repr(obj)
-        if isinstance(obj, _SCALARS):
+        if type(obj) in _PLAIN or isinstance(obj, _SCALARS):
             return obj
         if isinstance(obj, uuid.UUID):
             return str(obj)
@@ -71,31 +73,57 @@ class _Walk:
             return f"<circular_ref:{type(obj).__name__}>"
         inner = ancestors | {id(obj)}
         below = depth + 1
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        if _is_dataclass_instance(obj):
             return {
                 field.name: self.value(getattr(obj, field.name), exclude, below, inner)
                 for field in dataclasses.fields(obj)
                 if field.name not in exclude
             }
         if isinstance(obj, (list, tuple, set)):
-            return [self.value(item, exclude, below, inner) for item in obj]
+            return self.items(obj, exclude, below, inner)
         if isinstance(obj, dict):
-            return {
-                _key(key): self.value(item, exclude, below, inner) for key, item in obj.items() if key not in exclude
-            }
+            return self.entries(obj, exclude, below, inner)
         if isinstance(obj, BaseModel):
             dumped = self.dump(obj, frozenset(exclude))
             if dumped is not _FAILED:
                 return json_walk(dumped, below)
             try:
-                return {
-                    _key(key): self.value(item, _NOTHING, below, inner)
-                    for key, item in obj.__dict__.items()
-                    if key not in exclude
-                }
+                return self.entries(obj.__dict__, exclude, below, inner, _NOTHING)
             except Exception:
                 return repr(obj)
         return repr(obj)
+
+    # The two loops below are where a conversion spends its time: most values in an agent's or
+    # a task's fields are None, bools, numbers and strings, so those are kept without a call.
+    def items(
+        self, values: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: frozenset[int]
+    ) -> list[Any]:
+        """A list, tuple or set's items, each walked at ``depth``."""
+        if depth >= MAX_DEPTH:
+            return [repr(item) for item in values]
+        return [item if type(item) in _PLAIN else self.value(item, exclude, depth, ancestors) for item in values]
+
+    def entries(
+        self,
+        values: dict[Any, Any],
+        exclude: set[str] | frozenset[str],
+        depth: int,
+        ancestors: frozenset[int],
+        passed_on: set[str] | frozenset[str] | None = None,
+    ) -> dict[str, Any]:
+        """A dict's entries but the excluded keys, each walked at ``depth`` with ``passed_on`` (or
+        ``exclude``) as the exclusion below: CrewAI passes a model's exclusion to its dict's
+        values, but not to a model's fields."""
+        below_exclude = exclude if passed_on is None else passed_on
+        if depth >= MAX_DEPTH:
+            return {_key(key): repr(item) for key, item in values.items() if key not in exclude}
+        return {
+            (key if type(key) is str else _key(key)): (
+                item if type(item) in _PLAIN else self.value(item, below_exclude, depth, ancestors)
+            )
+            for key, item in values.items()
+            if key not in exclude
+        }
 
     def dump(self, model: BaseModel, exclude: frozenset[str]) -> Any:
         """``model``'s JSON dump, or ``_FAILED``: made at most once per conversion, skipped when doomed."""
@@ -130,6 +158,8 @@ class _Walk:
             if name in exclude or name not in values:
                 continue
             value = values[name]
+            if type(value) in _PLAIN:
+                continue
             if isinstance(value, _UNSERIALISABLE):
                 doomed = _field_fails(model, name, type(value))
             elif isinstance(value, (list, tuple)):
@@ -150,6 +180,21 @@ class _Walk:
         self.keep.append(model)
         self.dumps[key] = _FAILED
         return True
+
+
+#: per type: whether its instances are dataclass instances (``dataclasses.is_dataclass`` asks the
+#: class for ``__dataclass_fields__``; on a pydantic model that miss raises inside its metaclass)
+_DATACLASS_TYPES: dict[type, bool] = {}
+
+
+def _is_dataclass_instance(obj: Any) -> bool:
+    kind = type(obj)
+    known = _DATACLASS_TYPES.get(kind)
+    if known is None:
+        known = dataclasses.is_dataclass(obj) and not isinstance(obj, type)
+        if len(_DATACLASS_TYPES) < 4096:
+            _DATACLASS_TYPES[kind] = known
+    return known
 
 
 def _predictable_fields(cls: type[BaseModel]) -> frozenset[str] | None:
@@ -191,10 +236,15 @@ def json_walk(value: Any, depth: int) -> Any:
     """
     if depth >= MAX_DEPTH:
         return repr(value)
+    below = depth + 1
     if isinstance(value, dict):
-        return {str(key): json_walk(item, depth + 1) for key, item in value.items()}
+        if below >= MAX_DEPTH:
+            return {str(key): repr(item) for key, item in value.items()}
+        return {str(key): item if type(item) in _PLAIN else json_walk(item, below) for key, item in value.items()}
     if isinstance(value, list):
-        return [json_walk(item, depth + 1) for item in value]
+        if below >= MAX_DEPTH:
+            return [repr(item) for item in value]
+        return [item if type(item) in _PLAIN else json_walk(item, below) for item in value]
     return value
 
 
