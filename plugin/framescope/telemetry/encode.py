@@ -171,6 +171,33 @@ class RunRecorder:
         else:
             self.event(frame, scope)
 
+    @property
+    def open_tokens(self) -> TokenRun | None:
+        """The token run still being buffered (integrations continue it with :meth:`extend_tokens`)."""
+        return self._tokens
+
+    def extend_tokens(self, tokens: TokenRun, chunk: str, time_us: int, frame_id: str, seq: int) -> bool:
+        """Append a foreign-id token frame to ``tokens`` if it continues that open run exactly.
+
+        The caller has checked the rest (type, span, namespace, channel, data but the chunk, and
+        previous id = ``tokens.last_id``); :meth:`event` would only check those again.
+        """
+        if (
+            self._tokens is not tokens
+            or tokens.ids is None
+            or len(tokens.chunks) >= TOKEN_RUN_MAX
+            or seq != tokens.next_seq
+            or frame_id.startswith(self._prefix)
+        ):
+            return False
+        tokens.chunks.append(chunk)
+        tokens.times_us.append(time_us)
+        tokens.ids.append(frame_id)
+        tokens.next_seq = seq + 1
+        tokens.last_id = frame_id
+        self._count += 1
+        return True
+
     def close(self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None) -> None:
         """Record the closing frame of ``scope`` (carrying the span's pending pack) and end its span."""
         if frame.type in TOKEN_TYPES and self._try_token(frame, scope):

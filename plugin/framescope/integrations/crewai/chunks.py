@@ -10,6 +10,10 @@ dump with its own ``chunk``, and only the new text is checked for secret shapes.
 When that is safe is decided per class, once: a pydantic model with a ``chunk`` field, no
 computed fields and no custom serializers.  The first reuse is also checked against a real
 dump; a class where the two differ is dumped in full from then on.
+
+The same rule lets a run record the next chunk of an answer without making its frame at all
+(:class:`ChunkTail`, used by ``CrewAIRun.extend_chunks``): a chunk event whose other fields
+equal the previous chunk's has that frame's data with a new chunk.
 """
 
 from __future__ import annotations
@@ -107,8 +111,11 @@ def chunk_data(
 def _memo_for(cls: type, exclude: set[str]) -> _ClassMemo | None:
     fields = getattr(cls, "model_fields", None)
     decorators = getattr(cls, "__pydantic_decorators__", None)
+    config = getattr(cls, "model_config", None)
     safe = (
         isinstance(fields, dict)
+        and isinstance(config, dict)
+        and config.get("extra") != "allow"  # extra values are dumped but are not fields
         and CHUNK in fields
         and not getattr(cls, "model_computed_fields", None)
         and decorators is not None
@@ -125,3 +132,35 @@ def _memo_for(cls: type, exclude: set[str]) -> _ClassMemo | None:
     if len(_MEMOS) < 4096:
         _MEMOS[cls] = memo
     return memo
+
+
+def reuse_key(event: Any) -> tuple[Any, tuple[type, ...]] | None:
+    """The field values (and their types) that decide a chunk event's data but its chunk.
+
+    None when its class has no verified reuse rule, or a value is not a scalar.
+    """
+    memo = _MEMOS.get(type(event))
+    if memo is None or not memo.verified:
+        return None
+    values = memo.getter(event.__dict__)
+    types = tuple(map(type, values))
+    if types not in _SCALAR_ROWS and not _scalar_row(types):
+        return None
+    return values, types
+
+
+class ChunkTail:
+    """A run's last recorded chunk frame, and the token run it went into.
+
+    A following chunk event of the same class, type and parent whose :func:`reuse_key` is equal
+    is that frame with a new id, seq, timestamp and chunk: it can be appended to the same token
+    run without making its frame.
+    """
+
+    __slots__ = ("cls", "frame", "key", "tokens")
+
+    def __init__(self, cls: type, frame: Any, key: tuple[Any, tuple[type, ...]], tokens: Any) -> None:
+        self.cls = cls
+        self.frame = frame
+        self.key = key
+        self.tokens = tokens

@@ -123,6 +123,12 @@ def _namespace(streaming: Any, event: Any, channel: str) -> list[str]:
     return _planned_namespace(plan, event, channel)
 
 
+def namespace_from_fields(cls: type) -> bool:
+    """Whether the namespace of ``cls``'s frames is read from its fields only (equal fields, equal namespace)."""
+    plan = _NAMESPACE_PLANS.get(cls)
+    return plan is not None and all(is_field for _, is_field in plan)
+
+
 def _namespace_plan(cls: type) -> tuple[tuple[str, bool], ...] | None:
     fields = getattr(cls, "model_fields", None)
     config = getattr(cls, "model_config", None)

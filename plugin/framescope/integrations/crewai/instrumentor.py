@@ -27,7 +27,8 @@ from framescope.integrations.crewai.frames import (
     frame_from_parts,
     without_content,
 )
-from framescope.integrations.crewai.runs import RunTracker
+from framescope.integrations.crewai.runs import RunTracker, current_run
+from framescope.types.routing import TOKEN_TYPES
 from framescope.types.streaming import StreamFrame
 
 logger = logging.getLogger("framescope.integrations.crewai")
@@ -99,6 +100,8 @@ class CrewAIInstrumentor(BaseInstrumentor):
 
         def publish_and_record(source: Any, event: Any) -> None:
             shared = not fast or bool(_stream_sinks.get())
+            if not shared and extend_chunks(source, event):
+                return
             try:
                 frame = convert(event, shared)
                 run = tracker.run_for(frame)
@@ -118,8 +121,32 @@ class CrewAIInstrumentor(BaseInstrumentor):
                         try:
                             if run.record(frame, getattr(event, "started_event_id", None)):
                                 tracker.completed(run)
+                            elif frame.type in TOKEN_TYPES:
+                                run.remember_chunk(event, frame)
                         except Exception as error:
                             record_failure(error)
+
+        def extend_chunks(source: Any, event: Any) -> bool:
+            """The next chunk of an answer nobody streams, recorded without making its frame."""
+            run = current_run()
+            if run is None or run.tail is None:
+                return False
+            with run.lock:
+                tail = run.tail
+                try:
+                    if tail is None or not run.extend_chunks(event):
+                        return False
+                except Exception as error:  # nothing was recorded: the usual way records it
+                    record_failure(error)
+                    return False
+                try:
+                    original(source, event)
+                finally:
+                    try:
+                        run.processor.on_frame(run, tail.frame)  # sessions: none; metrics count it
+                    except Exception as error:
+                        record_failure(error)
+            return True
 
         publish_and_record.__wrapped__ = original  # type: ignore[attr-defined]
         shared_convert.__wrapped__ = original_convert  # type: ignore[attr-defined]

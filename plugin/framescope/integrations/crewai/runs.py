@@ -20,16 +20,21 @@ from __future__ import annotations
 import contextvars
 import secrets
 import threading
+from datetime import datetime
 from typing import Any
 
 from opentelemetry import trace
 
 from framescope.errors import CrewAIReportedFailure
+from framescope.integrations.crewai.chunks import CHUNK, ChunkTail, reuse_key
+from framescope.integrations.crewai.frames import namespace_from_fields
 from framescope.telemetry import follow
 from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.encode import RunRecorder
 from framescope.telemetry.spans import LifecycleSpan
+from framescope.telemetry.wire import to_unix_us
 from framescope.types._feed import FrameQueue
+from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
 from framescope.types.streaming import StreamFrame
 
 TURN_STARTED = "conversation_turn_started"
@@ -62,6 +67,7 @@ class CrewAIRun:
         self._turns: list[LifecycleSpan] = []
         self._root: LifecycleSpan | None = None
         self._last: StreamFrame | None = None
+        self.tail: ChunkTail | None = None  # the last chunk frame, while more can follow it
         self.recorder = RunRecorder(self.run_id, tracer, None, span_attributes) if tracer is not None else None
 
     # the FrameSpanProcessor calls this when the run's first span starts
@@ -109,6 +115,59 @@ class CrewAIRun:
         self.processor.on_frame(self, frame)
         return done
 
+    # -- the next chunks of an answer, without making their frames -----------------------
+    def remember_chunk(self, event: Any, frame: StreamFrame) -> None:
+        """After ``frame`` (``event``'s, a token chunk) was recorded: let the chunks that follow
+        it in the same token run take :meth:`extend_chunks`."""
+        self.tail = None
+        tokens = self.recorder.open_tokens if self.recorder is not None else None
+        if tokens is None or tokens.ids is None or tokens.last_id != frame.id:
+            return  # not in a run of CrewAI-id tokens (a lone chunk, or content redacted)
+        key = reuse_key(event)
+        if key is not None and event.__dict__.get("started_event_id") is None and namespace_from_fields(type(event)):
+            self.tail = ChunkTail(type(event), frame, key, tokens)
+
+    def extend_chunks(self, event: Any) -> bool:
+        """Record ``event`` as the next chunk of the last one, if it is exactly that; else False
+        (and nothing recorded: the caller takes the usual way).
+
+        Its frame would be the tail frame's with the event's id, seq, timestamp and chunk (the
+        reuse rule of ``chunks.py``); what :meth:`record` would then check and do for it is
+        checked here on the event's fields, and done by appending to the open token run.  Only
+        while the run has no session of its own (a session is delivered frames).
+        """
+        tail = self.tail
+        if tail is None or self.finished or self.sinks or not self.capture_content or type(event) is not tail.cls:
+            return False
+        recorder = self.recorder
+        fields = event.__dict__
+        frame = tail.frame
+        chunk = fields.get(CHUNK)
+        frame_id = fields.get("event_id")
+        seq = fields.get("emission_sequence")
+        timestamp = fields.get("timestamp")
+        if (
+            recorder is None
+            or type(chunk) is not str
+            or type(frame_id) is not str
+            or type(seq) is not int
+            or not isinstance(timestamp, datetime)
+            or timestamp.utcoffset()
+            or fields.get("type") != frame.type
+            or fields.get("parent_event_id") != frame.parent_id
+            or fields.get("previous_event_id") != tail.tokens.last_id
+            or fields.get("started_event_id") is not None
+            or reuse_key(event) != tail.key
+            or is_secret_key(CHUNK)
+        ):
+            return False
+        if may_hold_secret(chunk):
+            chunk = redact_text(chunk)
+        if not recorder.extend_tokens(tail.tokens, chunk, to_unix_us(timestamp), frame_id, seq):
+            return False
+        self._last = frame  # stands in for this chunk's frame: equal data but the chunk
+        return True
+
     def _closing_scope(self, kind: str, started_event_id: str | None) -> LifecycleSpan | None:
         if kind in TURN_ENDED:
             if self._turns:
@@ -149,6 +208,12 @@ def _failure(kind: str, data: dict[str, Any]) -> BaseException | None:
         return None
     message = data.get("error")
     return CrewAIReportedFailure(f"{kind}: {message}" if message else kind)
+
+
+def current_run() -> CrewAIRun | None:
+    """The run events emitted in this context belong to, while it goes on."""
+    run = _current.get()
+    return run if run is not None and not run.finished else None
 
 
 class RunTracker:
