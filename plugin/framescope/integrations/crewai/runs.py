@@ -156,7 +156,7 @@ class CrewAIRun:
             or fields.get("type") != frame.type
             or fields.get("parent_event_id") != frame.parent_id
             or fields.get("previous_event_id") != tail.tokens.last_id
-            or fields.get("started_event_id") is not None
+            or fields.get("started_event_id") is not None  # a closing event (a field compared below too)
             or reuse_key(event) != tail.key
             or is_secret_key(CHUNK)
         ):
