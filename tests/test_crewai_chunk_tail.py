@@ -110,9 +110,12 @@ def recorded(traces: Any, first_id: str) -> list[dict[str, Any]]:
     return [f.model_dump() for f in runs[0].frames]
 
 
+@pytest.mark.parametrize("mode", ["kickoff", "stream"])
 def test_chunks_taking_the_short_way_replay_as_crewai_frames(
-    instrumented: Any, monkeypatch: pytest.MonkeyPatch
+    instrumented: Any, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
+    """``kickoff``: nobody streams; ``stream``: a CrewAI session is open and gets every frame
+    from CrewAI's own conversion while the recording takes the short way."""
     taken = []
     from framescope.integrations.crewai.runs import CrewAIRun
 
@@ -124,7 +127,17 @@ def test_chunks_taking_the_short_way_replay_as_crewai_frames(
         return done
 
     monkeypatch.setattr(CrewAIRun, "extend_chunks", counting)
-    frames = kickoff_recording_crewai_frames(ChunkyFlow, monkeypatch)
+    from framescope.integrations.crewai import chunks
+    from framescope.integrations.crewai import frames as conversion
+
+    monkeypatch.setattr(chunks, "_MEMOS", {})  # as in a new process: nothing learnt yet
+    monkeypatch.setattr(conversion, "_NAMESPACE_PLANS", {})
+    if mode == "stream":
+        with ChunkyFlow().stream_events() as session:
+            frames = list(session)
+        assert sum(f.type == "llm_stream_chunk" for f in frames) == 17  # CrewAI's session misses none
+    else:
+        frames = kickoff_recording_crewai_frames(ChunkyFlow, monkeypatch)
     want = expected(frames)
     assert recorded(instrumented, frames[0].id) == want
     assert SECRET not in repr(want) and SECRET in repr([f.data for f in frames])

@@ -134,33 +134,42 @@ def _memo_for(cls: type, exclude: set[str]) -> _ClassMemo | None:
     return memo
 
 
-def reuse_key(event: Any) -> tuple[Any, tuple[type, ...]] | None:
-    """The field values (and their types) that decide a chunk event's data but its chunk.
-
-    None when its class has no verified reuse rule, or a value is not a scalar.
-    """
-    memo = _MEMOS.get(type(event))
-    if memo is None or not memo.verified:
-        return None
-    values = memo.getter(event.__dict__)
-    types = tuple(map(type, values))
-    if types not in _SCALAR_ROWS and not _scalar_row(types):
-        return None
-    return values, types
+def rule_known(cls: type) -> bool:
+    """Whether chunk events of ``cls`` have been seen enough to know if their dumps can be reused."""
+    if cls not in _MEMOS:
+        return False
+    memo = _MEMOS[cls]
+    return memo is None or memo.verified
 
 
 class ChunkTail:
     """A run's last recorded chunk frame, and the token run it went into.
 
-    A following chunk event of the same class, type and parent whose :func:`reuse_key` is equal
-    is that frame with a new id, seq, timestamp and chunk: it can be appended to the same token
-    run without making its frame.
+    A following chunk event of the same class, type and parent whose other field values (read
+    by ``getter``) are equal, type for type, is that frame with a new id, seq, timestamp and
+    chunk: it can be appended to the same token run without making its frame.
     """
 
-    __slots__ = ("cls", "frame", "key", "tokens")
+    __slots__ = ("cls", "frame", "getter", "tokens", "types", "values")
 
-    def __init__(self, cls: type, frame: Any, key: tuple[Any, tuple[type, ...]], tokens: Any) -> None:
-        self.cls = cls
+    def __init__(self, event: Any, frame: Any, tokens: Any) -> None:
+        self.cls = type(event)
         self.frame = frame
-        self.key = key
         self.tokens = tokens
+        self.getter: Callable[[dict[str, Any]], Any] | None = None
+        self.values: Any = None
+        self.types: tuple[type, ...] = ()
+        memo = _MEMOS.get(self.cls)
+        if memo is not None and memo.verified:
+            values = memo.getter(event.__dict__)
+            types = tuple(map(type, values))
+            if types in _SCALAR_ROWS or _scalar_row(types):
+                self.getter, self.values, self.types = memo.getter, values, types
+
+    def continued_by(self, fields: dict[str, Any]) -> bool:
+        """Whether an event with these fields has the tail frame's data but for the chunk."""
+        getter = self.getter
+        if getter is None:
+            return False
+        values = getter(fields)
+        return bool(values == self.values) and tuple(map(type, values)) == self.types

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from framescope.integrations.crewai.chunks import chunk_data
+from framescope.integrations.crewai.chunks import chunk_data, rule_known
 from framescope.integrations.crewai.walk import event_data, json_walk
 from framescope.types.payload import REDACTED, json_safe_data
 from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
@@ -90,6 +90,15 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
         event.previous_event_id,
         data,
     )
+
+
+def learn_chunk_rule(streaming: Any, event: Any) -> None:
+    """Convert chunk ``event`` once more the instrumentor's own way while its class's reuse rule
+    and namespace plan are not known yet (where a CrewAI session converts every event itself,
+    nothing else would learn them, and the next chunks could not take the short way)."""
+    cls = type(event)
+    if not rule_known(cls) or cls not in _NAMESPACE_PLANS:
+        frame_from_parts(streaming, event)
 
 
 #: The attributes CrewAI 1.15.30's ``_stream_namespace`` appends, in its order, when not None.

@@ -25,6 +25,7 @@ from framescope.integrations.crewai.frames import (
     fallback_frame,
     frame_from_crewai_frame,
     frame_from_parts,
+    learn_chunk_rule,
     without_content,
 )
 from framescope.integrations.crewai.runs import RunTracker, current_run
@@ -99,9 +100,9 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 return fallback_frame(event, error)
 
         def publish_and_record(source: Any, event: Any) -> None:
-            shared = not fast or bool(_stream_sinks.get())
-            if not shared and extend_chunks(source, event):
+            if extend_chunks(source, event):
                 return
+            shared = not fast or bool(_stream_sinks.get())
             try:
                 frame = convert(event, shared)
                 run = tracker.run_for(frame)
@@ -122,12 +123,15 @@ class CrewAIInstrumentor(BaseInstrumentor):
                             if run.record(frame, getattr(event, "started_event_id", None)):
                                 tracker.completed(run)
                             elif frame.type in TOKEN_TYPES:
+                                if shared and fast:
+                                    learn_chunk_rule(streaming_module, event)
                                 run.remember_chunk(event, frame)
                         except Exception as error:
                             record_failure(error)
 
         def extend_chunks(source: Any, event: Any) -> bool:
-            """The next chunk of an answer nobody streams, recorded without making its frame."""
+            """The next chunk of an answer, recorded without making its frame (a CrewAI session
+            converts the event itself, as it does with no instrumentor)."""
             run = current_run()
             if run is None or run.tail is None:
                 return False

@@ -26,7 +26,7 @@ from typing import Any
 from opentelemetry import trace
 
 from framescope.errors import CrewAIReportedFailure
-from framescope.integrations.crewai.chunks import CHUNK, ChunkTail, reuse_key
+from framescope.integrations.crewai.chunks import CHUNK, ChunkTail
 from framescope.integrations.crewai.frames import namespace_from_fields
 from framescope.telemetry import follow
 from framescope.telemetry.config import get_telemetry_setup
@@ -123,9 +123,10 @@ class CrewAIRun:
         tokens = self.recorder.open_tokens if self.recorder is not None else None
         if tokens is None or tokens.ids is None or tokens.last_id != frame.id:
             return  # not in a run of CrewAI-id tokens (a lone chunk, or content redacted)
-        key = reuse_key(event)
-        if key is not None and event.__dict__.get("started_event_id") is None and namespace_from_fields(type(event)):
-            self.tail = ChunkTail(type(event), frame, key, tokens)
+        if event.__dict__.get("started_event_id") is None and namespace_from_fields(type(event)):
+            tail = ChunkTail(event, frame, tokens)
+            if tail.getter is not None:
+                self.tail = tail
 
     def extend_chunks(self, event: Any) -> bool:
         """Record ``event`` as the next chunk of the last one, if it is exactly that; else False
@@ -157,7 +158,7 @@ class CrewAIRun:
             or fields.get("parent_event_id") != frame.parent_id
             or fields.get("previous_event_id") != tail.tokens.last_id
             or fields.get("started_event_id") is not None  # a closing event (a field compared below too)
-            or reuse_key(event) != tail.key
+            or not tail.continued_by(fields)
             or is_secret_key(CHUNK)
         ):
             return False
