@@ -152,6 +152,11 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 1000 else text[:997] + "..."
 
 
+#: ``json.dumps(value, ensure_ascii=False, separators=(",", ":"))`` without making an encoder
+#: per call (most of the cost of the short values recorded by the dozen per run: ids, seqs)
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """Compact JSON for span attributes; valid UTF-8 even when strings hold lone surrogates.
 
@@ -159,7 +164,7 @@ def dumps(value: Any) -> str:
     ``{"$unencodable": "<why>"}``, so recording a frame can never fail a run.
     """
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = _COMPACT.encode(value)
     except (ValueError, TypeError, RecursionError) as exc:
         return json.dumps({"$unencodable": f"{type(exc).__name__}: {exc}"[:300]}, separators=(",", ":"))
     if text.isascii():

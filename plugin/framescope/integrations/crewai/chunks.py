@@ -152,24 +152,24 @@ class ChunkTail:
 
     __slots__ = ("cls", "frame", "getter", "tokens", "types", "values")
 
-    def __init__(self, event: Any, frame: Any, tokens: Any) -> None:
-        self.cls = type(event)
+    def __init__(
+        self, cls: type, frame: Any, tokens: Any, getter: Callable[[dict[str, Any]], Any], values: Any
+    ) -> None:
+        self.cls = cls
         self.frame = frame
         self.tokens = tokens
-        self.getter: Callable[[dict[str, Any]], Any] | None = None
-        self.values: Any = None
-        self.types: tuple[type, ...] = ()
-        memo = _MEMOS.get(self.cls)
-        if memo is not None and memo.verified:
-            values = memo.getter(event.__dict__)
-            types = tuple(map(type, values))
-            if types in _SCALAR_ROWS or _scalar_row(types):
-                self.getter, self.values, self.types = memo.getter, values, types
+        self.getter = getter
+        self.values = values
+        self.types = tuple(map(type, values))
 
-    def continued_by(self, fields: dict[str, Any]) -> bool:
-        """Whether an event with these fields has the tail frame's data but for the chunk."""
-        getter = self.getter
-        if getter is None:
-            return False
-        values = getter(fields)
-        return bool(values == self.values) and tuple(map(type, values)) == self.types
+
+def chunk_tail(event: Any, frame: Any, tokens: Any) -> ChunkTail | None:
+    """A tail for ``event``'s recorded ``frame``, when its class's reuse rule is known and holds."""
+    memo = _MEMOS.get(type(event))
+    if memo is None or not memo.verified:
+        return None
+    values = memo.getter(event.__dict__)
+    types = tuple(map(type, values))
+    if types not in _SCALAR_ROWS and not _scalar_row(types):
+        return None
+    return ChunkTail(type(event), frame, tokens, memo.getter, values)

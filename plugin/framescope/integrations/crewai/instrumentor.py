@@ -28,7 +28,7 @@ from framescope.integrations.crewai.frames import (
     learn_chunk_rule,
     without_content,
 )
-from framescope.integrations.crewai.runs import RunTracker, current_run
+from framescope.integrations.crewai.runs import CURRENT_RUN, CrewAIRun, RunTracker
 from framescope.types.routing import TOKEN_TYPES
 from framescope.types.streaming import StreamFrame
 
@@ -80,6 +80,7 @@ class CrewAIInstrumentor(BaseInstrumentor):
         cls._original_convert = original_convert
         record_failure = self._record_failure
         converted = threading.local()  # the event being published and CrewAI's frame for it
+        current = CURRENT_RUN
         fast = _has_conversion_pieces(streaming_module)
 
         def shared_convert(event: Any) -> Any:
@@ -100,7 +101,8 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 return fallback_frame(event, error)
 
         def publish_and_record(source: Any, event: Any) -> None:
-            if extend_chunks(source, event):
+            run = current.get()
+            if run is not None and run.tail is not None and extend_chunks(run, source, event):
                 return
             shared = not fast or bool(_stream_sinks.get())
             try:
@@ -129,12 +131,9 @@ class CrewAIInstrumentor(BaseInstrumentor):
                         except Exception as error:
                             record_failure(error)
 
-        def extend_chunks(source: Any, event: Any) -> bool:
+        def extend_chunks(run: CrewAIRun, source: Any, event: Any) -> bool:
             """The next chunk of an answer, recorded without making its frame (a CrewAI session
             converts the event itself, as it does with no instrumentor)."""
-            run = current_run()
-            if run is None or run.tail is None:
-                return False
             with run.lock:
                 tail = run.tail
                 try:

@@ -26,13 +26,13 @@ from typing import Any
 from opentelemetry import trace
 
 from framescope.errors import CrewAIReportedFailure
-from framescope.integrations.crewai.chunks import CHUNK, ChunkTail
+from framescope.integrations.crewai.chunks import CHUNK, ChunkTail, chunk_tail
 from framescope.integrations.crewai.frames import namespace_from_fields
 from framescope.telemetry import follow
 from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.encode import RunRecorder
 from framescope.telemetry.spans import LifecycleSpan
-from framescope.telemetry.wire import to_unix_us
+from framescope.telemetry.wire import EPOCH, ONE_US
 from framescope.types._feed import FrameQueue
 from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
 from framescope.types.streaming import StreamFrame
@@ -42,7 +42,8 @@ TURN_ENDED = frozenset({"conversation_turn_completed", "conversation_turn_failed
 _FAILED_SUFFIXES = ("_failed", "_error", "_canceled", "_cancelled")
 UNINSTRUMENTED = "recording stopped: CrewAIInstrumentor.uninstrument() was called while the run was going"
 
-_current: contextvars.ContextVar[CrewAIRun | None] = contextvars.ContextVar("framescope_crewai_run", default=None)
+#: the run events emitted in this context belong to (finished runs are left here until replaced)
+CURRENT_RUN: contextvars.ContextVar[CrewAIRun | None] = contextvars.ContextVar("framescope_crewai_run", default=None)
 
 
 class CrewAIRun:
@@ -124,9 +125,7 @@ class CrewAIRun:
         if tokens is None or tokens.ids is None or tokens.last_id != frame.id:
             return  # not in a run of CrewAI-id tokens (a lone chunk, or content redacted)
         if event.__dict__.get("started_event_id") is None and namespace_from_fields(type(event)):
-            tail = ChunkTail(event, frame, tokens)
-            if tail.getter is not None:
-                self.tail = tail
+            self.tail = chunk_tail(event, frame, tokens)
 
     def extend_chunks(self, event: Any) -> bool:
         """Record ``event`` as the next chunk of the last one, if it is exactly that; else False
@@ -158,13 +157,15 @@ class CrewAIRun:
             or fields.get("parent_event_id") != frame.parent_id
             or fields.get("previous_event_id") != tail.tokens.last_id
             or fields.get("started_event_id") is not None  # a closing event (a field compared below too)
-            or not tail.continued_by(fields)
             or is_secret_key(CHUNK)
         ):
             return False
+        values = tail.getter(fields)  # the other fields: equal, type for type (chunks.py's rule)
+        if values != tail.values or tuple(map(type, values)) != tail.types:
+            return False
         if may_hold_secret(chunk):
             chunk = redact_text(chunk)
-        if not recorder.extend_tokens(tail.tokens, chunk, to_unix_us(timestamp), frame_id, seq):
+        if not recorder.extend_tokens(tail.tokens, chunk, (timestamp - EPOCH) // ONE_US, frame_id, seq):
             return False
         self._last = frame  # stands in for this chunk's frame: equal data but the chunk
         return True
@@ -213,7 +214,7 @@ def _failure(kind: str, data: dict[str, Any]) -> BaseException | None:
 
 def current_run() -> CrewAIRun | None:
     """The run events emitted in this context belong to, while it goes on."""
-    run = _current.get()
+    run = CURRENT_RUN.get()
     return run if run is not None and not run.finished else None
 
 
@@ -228,7 +229,7 @@ class RunTracker:
 
     def run_for(self, frame: StreamFrame) -> CrewAIRun:
         """The current context's run, or a new one that ``frame`` starts."""
-        run = _current.get()
+        run = CURRENT_RUN.get()
         if run is not None and not run.finished:
             return run
         runtime = get_telemetry_setup()
@@ -250,15 +251,15 @@ class RunTracker:
         follow.run_started(run)
         with self._lock:
             self._active.add(run)
-        _current.set(run)
+        CURRENT_RUN.set(run)
         return run
 
     def completed(self, run: CrewAIRun) -> None:
         run.finish()
         with self._lock:
             self._active.discard(run)
-        if _current.get() is run:
-            _current.set(None)
+        if CURRENT_RUN.get() is run:
+            CURRENT_RUN.set(None)
 
     def stop_all(self) -> None:
         """Uninstrumenting: every run still going ends now, its open spans marked as cut short."""

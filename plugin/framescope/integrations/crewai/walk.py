@@ -37,7 +37,7 @@ from pydantic import BaseModel
 MAX_DEPTH = 5
 _SCALARS = (str, int, float, bool, type(None))
 #: the exact types of those (subclasses, such as str enums, go the long way)
-_PLAIN = frozenset(_SCALARS)
+_PLAIN: frozenset[type] = frozenset(_SCALARS)
 #: value types pydantic's JSON mode cannot serialise under a plain field
 _UNSERIALISABLE = (FunctionType, BuiltinFunctionType, MethodType)
 _FAILED = object()
@@ -63,35 +63,38 @@ class _Walk:
     def value(self, obj: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: frozenset[int]) -> Any:
         if depth >= MAX_DEPTH:
             return repr(obj)
-        if type(obj) in _PLAIN or isinstance(obj, _SCALARS):
+        kind = _KINDS.get(type(obj))
+        if kind is None:
+            kind = _kind_of(obj)
+        if kind == _SCALAR:
             return obj
-        if isinstance(obj, uuid.UUID):
+        if kind == _UUID:
             return str(obj)
-        if isinstance(obj, (date, datetime)):
+        if kind == _DATE:
             return obj.isoformat()
+        if kind == _OTHER:  # never walked into, so never one of the ancestors
+            return repr(obj)
         if id(obj) in ancestors:
             return f"<circular_ref:{type(obj).__name__}>"
         inner = ancestors | {id(obj)}
         below = depth + 1
-        if _is_dataclass_instance(obj):
+        if kind == _SEQUENCE:
+            return self.items(obj, exclude, below, inner)
+        if kind == _MAPPING:
+            return self.entries(obj, exclude, below, inner)
+        if kind == _DATACLASS:
             return {
                 field.name: self.value(getattr(obj, field.name), exclude, below, inner)
                 for field in dataclasses.fields(obj)
                 if field.name not in exclude
             }
-        if isinstance(obj, (list, tuple, set)):
-            return self.items(obj, exclude, below, inner)
-        if isinstance(obj, dict):
-            return self.entries(obj, exclude, below, inner)
-        if isinstance(obj, BaseModel):
-            dumped = self.dump(obj, frozenset(exclude))
-            if dumped is not _FAILED:
-                return json_walk(dumped, below)
-            try:
-                return self.entries(obj.__dict__, exclude, below, inner, _NOTHING)
-            except Exception:
-                return repr(obj)
-        return repr(obj)
+        dumped = self.dump(obj, frozenset(exclude))  # what is left: _MODEL, a pydantic model
+        if dumped is not _FAILED:
+            return json_walk(dumped, below)
+        try:
+            return self.entries(obj.__dict__, exclude, below, inner, _NOTHING)
+        except Exception:
+            return repr(obj)
 
     # The two loops below are where a conversion spends its time: most values in an agent's or
     # a task's fields are None, bools, numbers and strings, so those are kept without a call.
@@ -116,7 +119,11 @@ class _Walk:
         values, but not to a model's fields."""
         below_exclude = exclude if passed_on is None else passed_on
         if depth >= MAX_DEPTH:
-            return {_key(key): repr(item) for key, item in values.items() if key not in exclude}
+            return {
+                (key if type(key) is str else _key(key)): repr(item)
+                for key, item in values.items()
+                if key not in exclude
+            }
         return {
             (key if type(key) is str else _key(key)): (
                 item if type(item) in _PLAIN else self.value(item, below_exclude, depth, ancestors)
@@ -182,19 +189,34 @@ class _Walk:
         return True
 
 
-#: per type: whether its instances are dataclass instances (``dataclasses.is_dataclass`` asks the
-#: class for ``__dataclass_fields__``; on a pydantic model that miss raises inside its metaclass)
-_DATACLASS_TYPES: dict[type, bool] = {}
+#: What the walk does with a value, by its type: CrewAI's walk asks ``isinstance`` in this
+#: order for every value, and the answer depends on the type only (for a class, on its
+#: metaclass: a class is never walked into).  ``dataclasses.is_dataclass`` alone asks a pydantic
+#: model class for ``__dataclass_fields__``, a miss its metaclass answers by raising.
+_SCALAR, _UUID, _DATE, _DATACLASS, _SEQUENCE, _MAPPING, _MODEL, _OTHER = range(8)
+_KINDS: dict[type, int] = dict.fromkeys(_PLAIN, _SCALAR)
 
 
-def _is_dataclass_instance(obj: Any) -> bool:
-    kind = type(obj)
-    known = _DATACLASS_TYPES.get(kind)
-    if known is None:
-        known = dataclasses.is_dataclass(obj) and not isinstance(obj, type)
-        if len(_DATACLASS_TYPES) < 4096:
-            _DATACLASS_TYPES[kind] = known
-    return known
+def _kind_of(obj: Any) -> int:
+    if isinstance(obj, _SCALARS):
+        kind = _SCALAR
+    elif isinstance(obj, uuid.UUID):
+        kind = _UUID
+    elif isinstance(obj, (date, datetime)):
+        kind = _DATE
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        kind = _DATACLASS
+    elif isinstance(obj, (list, tuple, set)):
+        kind = _SEQUENCE
+    elif isinstance(obj, dict):
+        kind = _MAPPING
+    elif isinstance(obj, BaseModel):
+        kind = _MODEL
+    else:
+        kind = _OTHER
+    if len(_KINDS) < 4096:
+        _KINDS[type(obj)] = kind
+    return kind
 
 
 def _predictable_fields(cls: type[BaseModel]) -> frozenset[str] | None:
