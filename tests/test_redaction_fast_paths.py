@@ -74,6 +74,10 @@ PIECES = [
     "/",
     "é",
     "--password",
+    "\t",
+    "\u00a0",  # whitespace to a regular expression's \s, not to a byte-minded scan
+    '"api_key"',
+    "'",
     SECRET,
 ]
 
@@ -138,6 +142,7 @@ def test_the_quick_check_knows_every_shape_hint() -> None:
     for hints in redaction._SHAPE_HINTS:
         for hint in hints:
             assert may_hold_secret(f"xx{hint.upper()}yy") and may_hold_secret(f"xx{hint}yy"), hint
+            assert redaction._has_shape_hint(f"xx{hint}yy"), hint  # the gate before the shapes run
 
 
 @pytest.mark.parametrize("text", [f"BEARER {SECRET}", f"bearer {SECRET}", "BASIC QWxhZGRpbjpvcGVuIHNlc2FtZQ=="])

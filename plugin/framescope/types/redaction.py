@@ -88,19 +88,20 @@ VALUE_PATTERNS: tuple[str, ...] = (
 )
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
-# Both scans below walk maximal runs of name characters once each, then look at what follows
-# a run: linear in the text.  (A single expression like "[A-Za-z_][A-Za-z0-9_.-]*[=:]" restarts
-# at every character of a long run that is not followed by a separator: quadratic, so a base64
-# image after "data:" took minutes.)
+# Both scans below look at each maximal run of name characters at most once: linear in the
+# text.  (A single expression like "[A-Za-z_][A-Za-z0-9_.-]*[=:]" restarts at every character
+# of a long run that is not followed by a separator: quadratic, so a base64 image after
+# "data:" took minutes.)
 # scheme://userinfo@ : the scheme is a run of these characters that starts with a letter at a
 # word boundary; userinfo is everything up to the "@" before the host part.
 _SCHEME_RUN = re.compile(r"[a-zA-Z0-9+.\-]+")
 _USERINFO_AT = re.compile(r"[^/\s@?#]+@")
 # name=value in URLs and text; name: value in headers and messages.  A name starts with a
-# letter or "_" and runs on through letters, digits, "_", "." and "-".
-_NAME_RUN = re.compile(r"[A-Za-z0-9_.\-]+")
-_NAME_START = re.compile(r"[A-Za-z_]")
-_SEPARATOR = re.compile(r"\s*[=:]\s*|\"\s*:\s*")
+# letter or "_" and runs on through letters, digits, "_", "." and "-"; it is found backwards
+# from its separator.
+_NAME_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_NAME_CHARS = _NAME_FIRST | frozenset("0123456789.-")
+_SEPARATOR_CHAR = re.compile(r"[=:]")
 _WORD = re.compile(r"\w")
 _VALUE = re.compile(r"[\"']?(?P<value>[^\s\"'&#,;]+)")
 # An Authorization header's value runs to the end of the line ("token abc", "Digest ...").
@@ -217,6 +218,23 @@ def _has_hint(low: str) -> bool:
     )
 
 
+def _has_shape_hint(low: str) -> bool:
+    """:func:`_has_hint` without the pair separators: whether any built-in shape can match."""
+    return (
+        "bearer" in low
+        or "basic" in low
+        or "sk-" in low
+        or "eyj" in low
+        or "akia" in low
+        or "asia" in low
+        or "gh" in low
+        or "github_pat_" in low
+        or "xox" in low
+        or "aiza" in low
+        or "-----begin" in low
+    )
+
+
 #: For each of :data:`VALUE_PATTERNS`, in order: substrings (of the lower-cased text) one of
 #: which any text the shape matches contains.  A shape whose hints are all absent cannot match,
 #: so its expression is not run (most of the cost of a scan: many texts hold a ":" but no shape).
@@ -255,9 +273,15 @@ def redact_text(text: str) -> str:
     if known is not None:
         return known
     original = text
-    for index, shape in enumerate(shapes):  # shapes first: "Authorization: Bearer x" must lose x, not the word Bearer
-        hints = _SHAPE_HINTS[index] if index < len(_SHAPE_HINTS) else None  # the user's own: always run
-        if hints is None or any(hint in low for hint in hints):
+    if custom or _has_shape_hint(low):  # most texts get here for a ":" or "=" only
+        # shapes first: "Authorization: Bearer x" must lose x, not the word Bearer
+        for index, shape in enumerate(shapes):
+            if index < len(_SHAPE_HINTS):  # the user's own shapes have no hints: always run
+                for hint in _SHAPE_HINTS[index]:
+                    if hint in low:
+                        break
+                else:
+                    continue
             text = shape.sub(_redact_shape, text)
     if "://" in text:
         text = _redact_userinfo(text)
@@ -315,17 +339,34 @@ def _scheme_start(text: str, start: int, end: int) -> int | None:
 
 
 def _redact_pairs(text: str) -> str:
-    """Replace the value of every ``name=value`` / ``name: value`` whose name is a secret key."""
+    """Replace the value of every ``name=value`` / ``name: value`` whose name is a secret key.
+
+    Found from the separators (``=``, ``:``), which are few, rather than from the names: the
+    name is the run of name characters just before a separator (whitespace between, or a
+    closing quote before a ``:``).  Each run is looked at once, by the separator right after
+    it, so the scan stays linear; most words of a text are never visited.
+    """
     parts: list[str] = []
     position = 0
-    for run in _NAME_RUN.finditer(text):
-        separator = _SEPARATOR.match(text, run.end())
-        if separator is None:
+    for separator in _SEPARATOR_CHAR.finditer(text):
+        at = separator.start()
+        end = at
+        while end and text[end - 1].isspace():
+            end -= 1
+        if end and text[end - 1] == '"' and text[at] == ":":
+            end -= 1  # "name": value
+        start = end
+        while start and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        first = start
+        while first < end and text[first] not in _NAME_FIRST:
+            first += 1
+        if first == end or first < position or not is_secret_key(text[first:end]):
             continue
-        first = _NAME_START.search(text, run.start(), run.end())
-        if first is None or first.start() < position or not is_secret_key(text[first.start() : run.end()]):
-            continue
-        value = _VALUE.match(text, separator.end())
+        after = at + 1
+        while after < len(text) and text[after].isspace():
+            after += 1
+        value = _VALUE.match(text, after)
         if value is None or value.group("value").startswith(("//", REDACTED)):
             continue
         parts.append(text[position : value.start("value")])
