@@ -40,34 +40,48 @@ from support.openai_server import OpenAICompatibleServer  # noqa: E402
 ANSWER = " ".join(f"word{i}" for i in range(200))  # a 200-token streamed answer
 
 
-def instrument(side: str, exporter: InMemorySpanExporter) -> Any:
+def instrument(side: str, exporter: InMemorySpanExporter) -> list[tuple[Any, dict[str, Any]]]:
+    """Start ``side``'s recording; its instrumentors and their arguments (to switch it off and on)."""
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentors: list[tuple[Any, dict[str, Any]]]
     if side == "none":
-        return None
+        return []
     if side == "openinference":
         from openinference.instrumentation.crewai import CrewAIInstrumentor
         from openinference.instrumentation.openai import OpenAIInstrumentor
 
-        CrewAIInstrumentor().instrument(tracer_provider=provider)
-        OpenAIInstrumentor().instrument(tracer_provider=provider)
-        return provider
-    if side == "openllmetry":
+        instrumentors = [
+            (CrewAIInstrumentor(), {"tracer_provider": provider}),
+            (OpenAIInstrumentor(), {"tracer_provider": provider}),
+        ]
+    elif side == "openllmetry":
         from opentelemetry.instrumentation.crewai import CrewAIInstrumentor
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
-        CrewAIInstrumentor().instrument(tracer_provider=provider)
-        OpenAIInstrumentor().instrument(tracer_provider=provider)
-        return provider
-    if side == "framescope":
+        instrumentors = [
+            (CrewAIInstrumentor(), {"tracer_provider": provider}),
+            (OpenAIInstrumentor(), {"tracer_provider": provider}),
+        ]
+    elif side == "framescope":
         sys.path.insert(0, str(ROOT / "plugin"))
         import framescope
         from framescope.integrations.crewai import CrewAIInstrumentor
 
         framescope.configure(tracer_provider=provider, replace=True)
-        CrewAIInstrumentor().instrument()
-        return provider
-    raise SystemExit(f"unknown side {side!r}: none, openinference, openllmetry or framescope")
+        instrumentors = [(CrewAIInstrumentor(), {})]
+    else:
+        raise SystemExit(f"unknown side {side!r}: none, openinference, openllmetry or framescope")
+    set_recording(instrumentors, True)
+    return instrumentors
+
+
+def set_recording(instrumentors: list[tuple[Any, dict[str, Any]]], on: bool) -> None:
+    for instrumentor, arguments in instrumentors:
+        if on:
+            instrumentor.instrument(**arguments)
+        else:
+            instrumentor.uninstrument()
 
 
 class ServerInChild:
@@ -172,17 +186,31 @@ def otlp_json(spans: Any) -> dict[str, Any]:
 def main() -> None:
     side, rounds, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     exporter = InMemorySpanExporter()
-    instrument(side, exporter)
+    instrumentors = instrument(side, exporter)
     times: list[float] = []
     unstreamed: list[float] = []
-    frames: list[dict[str, Any]] = []
+    bare: list[float] = []  # the same runs with the recording switched off, paired round by round
+    bare_unstreamed: list[float] = []
     with ServerInChild() as server:
         one_run(server)  # warm-up: imports, first-call caches
-        for _ in range(rounds):  # the two modes interleaved, so load changes hit both alike
-            unstreamed.append(one_run(server, streamed=False)[0])
-            exporter.clear()
-            spent, frames = one_run(server)
-            times.append(spent)
+        for index in range(rounds):
+            # with and without the recording, in turn and in both orders, in this one process:
+            # what differs between two runs is the recording, not the process or the moment
+            for recording in (True, False) if index % 2 else (False, True):
+                if instrumentors:
+                    set_recording(instrumentors, recording)
+                elif not recording:
+                    continue  # no recorder: its runs are the bare runs
+                quiet = one_run(server, streamed=False)[0]
+                spent = one_run(server)[0]
+                exporter.clear()
+                (unstreamed if recording else bare_unstreamed).append(quiet)
+                (times if recording else bare).append(spent)
+        if instrumentors:
+            set_recording(instrumentors, True)
+        frames = one_run(server)[1]  # the run whose frames and trace are shown (not timed)
+    if not instrumentors:
+        bare, bare_unstreamed = list(times), list(unstreamed)
     from importlib import metadata
 
     versions = {}
@@ -198,6 +226,8 @@ def main() -> None:
                 "versions": versions,
                 "cpu_s": times,
                 "cpu_unstreamed_s": unstreamed,
+                "cpu_bare_s": bare,
+                "cpu_bare_unstreamed_s": bare_unstreamed,
                 "frames": frames,
                 "trace": otlp_json(exporter.get_finished_spans()),
             }

@@ -14,9 +14,13 @@ through a SimpleSpanProcessor, so export costs the same everywhere.  For each th
   their timing), and whether the whole answer text is there at all;
 * replayable: whether ``framescope.replay`` rebuilds CrewAI's own frames of the run, field for
   field (framescope), or only a reconstruction from GenAI spans (peers), or nothing;
-* cost: CPU time per run over the bare run, per CrewAI frame, and as a share of CrewAI's own
-  CPU time per frame; "streamed" with a CrewAI session open (CrewAI converts every event to a
-  frame itself), "unstreamed" with none (a plain ``kickoff()``: CrewAI makes no frames).
+* cost: CPU time a run takes with the recording minus the same run without it, per CrewAI
+  frame, and as a share of CrewAI's own CPU time per frame; "streamed" with a CrewAI session
+  open (CrewAI converts every event to a frame itself), "unstreamed" with none (a plain
+  ``kickoff()``: CrewAI makes no frames).  Each side's process switches its instrumentors off
+  and on round by round (in both orders), and the cost is the median of those paired
+  differences: what differs between the two runs of a pair is the recording, not the process,
+  its memory layout or the moment (process-to-process spread on this machine was ±5 µs/frame).
 
     PYTHONPATH=plugin python bench/crewai_peers.py [--rounds 5 --passes 3] [--json out.json]
 """
@@ -70,7 +74,7 @@ def run_side(side: str, rounds: int) -> dict[str, Any]:
         return json.loads(out.read_text())
 
 
-def analyse(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
+def analyse(result: dict[str, Any]) -> dict[str, Any]:
     from framescope.integrations.crewai.frames import without_secrets
     from framescope.replay import from_records
     from framescope.replay.decode import decode_runs
@@ -100,9 +104,14 @@ def analyse(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
         except Exception as error:  # a peer's trace may hold nothing replay can use
             replay = f"no ({type(error).__name__})"
     cpu = min(result["cpu_s"])  # the least disturbed round: the machine is shared
-    baseline_cpu = min(baseline["cpu_s"])
-    quiet = min(result["cpu_unstreamed_s"])
-    quiet_baseline = min(baseline["cpu_unstreamed_s"])
+    # the cost: the median of paired differences, each round against the same run with the
+    # recording switched off in the same process (round by round, in both orders)
+    added = statistics.median(r - b for r, b in zip(result["cpu_s"], result["cpu_bare_s"], strict=True))
+    alone = statistics.median(result["cpu_bare_s"])
+    quiet_added = statistics.median(
+        r - b for r, b in zip(result["cpu_unstreamed_s"], result["cpu_bare_unstreamed_s"], strict=True)
+    )
+    quiet_alone = statistics.median(result["cpu_bare_unstreamed_s"])
     return {
         "side": result["side"],
         "versions": result["versions"],
@@ -117,10 +126,14 @@ def analyse(result: dict[str, Any], baseline: dict[str, Any]) -> dict[str, Any]:
         "replay": replay,
         "cpu_ms_per_run": cpu * 1000,
         "cpu_ms_median": statistics.median(result["cpu_s"]) * 1000,
-        "overhead_us_per_frame": (cpu - baseline_cpu) / len(frames) * 1e6,
-        "crewai_us_per_frame": baseline_cpu / len(frames) * 1e6,
-        "unstreamed_overhead_us_per_frame": (quiet - quiet_baseline) / len(frames) * 1e6,
-        "unstreamed_crewai_us_per_frame": quiet_baseline / len(frames) * 1e6,
+        "overhead_us_per_frame": added / len(frames) * 1e6,
+        "crewai_us_per_frame": alone / len(frames) * 1e6,
+        "unstreamed_overhead_us_per_frame": quiet_added / len(frames) * 1e6,
+        "unstreamed_crewai_us_per_frame": quiet_alone / len(frames) * 1e6,
+        "cpu_s": result["cpu_s"],
+        "cpu_bare_s": result["cpu_bare_s"],
+        "cpu_unstreamed_s": result["cpu_unstreamed_s"],
+        "cpu_bare_unstreamed_s": result["cpu_bare_unstreamed_s"],
     }
 
 
@@ -138,16 +151,15 @@ def main() -> None:
         for side in order:
             result = run_side(side, args.rounds)
             if side in results:
-                results[side]["cpu_s"] += result["cpu_s"]
-                results[side]["cpu_unstreamed_s"] += result["cpu_unstreamed_s"]
+                for key in ("cpu_s", "cpu_unstreamed_s", "cpu_bare_s", "cpu_bare_unstreamed_s"):
+                    results[side][key] += result[key]
             else:
                 results[side] = result
-    rows = [analyse(results[side], results["none"]) for side in results]
+    rows = [analyse(results[side]) for side in results]
     load = os.getloadavg()
     print(
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {args.passes} passes x {args.rounds} rounds; "
-        "process CPU time, "
-        "best round (median in --json)"
+        "process CPU time; cost: median of paired rounds with and without the recording"
     )
     header = (
         f"{'recorder':14} {'spans':>5} {'events':>6} {'links':>5} {'chunks kept':>12} {'answer':>6} "
