@@ -20,7 +20,7 @@ from typing import Any
 from framescope.integrations.crewai.chunks import chunk_data, rule_known
 from framescope.integrations.crewai.walk import event_data, json_walk
 from framescope.types.payload import REDACTED, json_safe_data
-from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
+from framescope.types.redaction import is_secret_key, left_as_they_are, redact_text
 from framescope.types.streaming import StreamFrame, make_frame
 
 
@@ -355,7 +355,7 @@ def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], check_keys: b
             new = _clean(item)
             if new is not item:
                 changes.append((key, new))
-    if texts and may_hold_secret("\x00".join(texts)):
+    if texts and not left_as_they_are(texts):
         for key, text in zip(text_keys, texts, strict=True):
             redacted = redact_text(text)
             if redacted != text:
