@@ -187,6 +187,10 @@ def main() -> None:
     side, rounds, out = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     exporter = InMemorySpanExporter()
     instrumentors = instrument(side, exporter)
+    # Switched off and on between rounds only where that is known to restore CrewAI exactly
+    # (framescope's tests check it); OpenLLMetry's uninstrument() leaves wrappers behind, so
+    # the peers are compared with the bare side's own process instead.
+    toggled = instrumentors if side == "framescope" else []
     times: list[float] = []
     unstreamed: list[float] = []
     bare: list[float] = []  # the same runs with the recording switched off, paired round by round
@@ -197,20 +201,18 @@ def main() -> None:
             # with and without the recording, in turn and in both orders, in this one process:
             # what differs between two runs is the recording, not the process or the moment
             for recording in (True, False) if index % 2 else (False, True):
-                if instrumentors:
-                    set_recording(instrumentors, recording)
+                if toggled:
+                    set_recording(toggled, recording)
                 elif not recording:
-                    continue  # no recorder: its runs are the bare runs
+                    continue  # not switched: no paired bare runs
                 quiet = one_run(server, streamed=False)[0]
                 spent = one_run(server)[0]
                 exporter.clear()
                 (unstreamed if recording else bare_unstreamed).append(quiet)
                 (times if recording else bare).append(spent)
-        if instrumentors:
-            set_recording(instrumentors, True)
+        if toggled:
+            set_recording(toggled, True)
         frames = one_run(server)[1]  # the run whose frames and trace are shown (not timed)
-    if not instrumentors:
-        bare, bare_unstreamed = list(times), list(unstreamed)
     from importlib import metadata
 
     versions = {}
