@@ -202,25 +202,11 @@ def may_hold_secret(text: str) -> bool:
 
 def _has_hint(low: str) -> bool:
     """Whether lower-cased text holds a marker of a built-in shape (or a ``:``/``=`` pair)."""
-    return (
-        ":" in low
-        or "=" in low
-        or "bearer" in low
-        or "basic" in low
-        or "sk-" in low
-        or "eyj" in low
-        or "akia" in low
-        or "asia" in low
-        or "gh" in low
-        or "github_pat_" in low
-        or "xox" in low
-        or "aiza" in low
-        or "-----begin" in low
-    )
+    return ":" in low or "=" in low or _has_shape_hint(low)
 
 
 def _has_shape_hint(low: str) -> bool:
-    """:func:`_has_hint` without the pair separators: whether any built-in shape can match."""
+    """Whether lower-cased text holds a marker of a built-in shape (without one, none can match)."""
     return (
         "bearer" in low
         or "basic" in low
