@@ -132,6 +132,7 @@ def test_chunks_taking_the_short_way_replay_as_crewai_frames(
 
     monkeypatch.setattr(chunks, "_MEMOS", {})  # as in a new process: nothing learnt yet
     monkeypatch.setattr(conversion, "_NAMESPACE_PLANS", {})
+    monkeypatch.setattr(conversion, "_LEARNING", {})
     if mode == "stream":
         with ChunkyFlow().stream_events() as session:
             frames = list(session)

@@ -95,10 +95,19 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
 def learn_chunk_rule(streaming: Any, event: Any) -> None:
     """Convert chunk ``event`` once more the instrumentor's own way while its class's reuse rule
     and namespace plan are not known yet (where a CrewAI session converts every event itself,
-    nothing else would learn them, and the next chunks could not take the short way)."""
+    nothing else would learn them, and the next chunks could not take the short way).  A few
+    tries per class at most: the rule needs two chunks, and the tables it fills are bounded."""
     cls = type(event)
-    if not rule_known(cls) or cls not in _NAMESPACE_PLANS:
+    if rule_known(cls) and cls in _NAMESPACE_PLANS:
+        return
+    tries = _LEARNING.get(cls, 0)
+    if tries < 3 and len(_LEARNING) < 4096:
+        _LEARNING[cls] = tries + 1
         frame_from_parts(streaming, event)
+
+
+#: chunk event classes :func:`learn_chunk_rule` converted, and how many times
+_LEARNING: dict[type, int] = {}
 
 
 #: The attributes CrewAI 1.15.30's ``_stream_namespace`` appends, in its order, when not None.

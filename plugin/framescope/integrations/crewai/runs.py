@@ -229,8 +229,8 @@ class RunTracker:
 
     def run_for(self, frame: StreamFrame) -> CrewAIRun:
         """The current context's run, or a new one that ``frame`` starts."""
-        run = CURRENT_RUN.get()
-        if run is not None and not run.finished:
+        run = current_run()
+        if run is not None:
             return run
         runtime = get_telemetry_setup()
         if self._tracer_provider is not None:
