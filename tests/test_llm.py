@@ -293,6 +293,8 @@ def test_a_slow_stream_is_delivered_as_it_arrives(server: OpenAICompatibleServer
                 if len(chunks) == 3:
                     break
     assert [c.data["chunk"].strip() for c in chunks] == ["w0", "w1", "w2"]
+    # the server counts a chunk after writing it: wait until it has gone silent before reading the count
+    assert server.stalled.wait(5)
     assert server.requests[-1].chunks_sent == 4  # the rest was never sent: they arrived as streamed
 
 
