@@ -153,14 +153,20 @@ class ChunkTail:
     __slots__ = ("cls", "frame", "getter", "tokens", "types", "values")
 
     def __init__(
-        self, cls: type, frame: Any, tokens: Any, getter: Callable[[dict[str, Any]], Any], values: Any
+        self,
+        cls: type,
+        frame: Any,
+        tokens: Any,
+        getter: Callable[[dict[str, Any]], Any],
+        values: Any,
+        types: tuple[type, ...],
     ) -> None:
         self.cls = cls
         self.frame = frame
         self.tokens = tokens
         self.getter = getter
         self.values = values
-        self.types = tuple(map(type, values))
+        self.types = types
 
 
 def chunk_tail(event: Any, frame: Any, tokens: Any) -> ChunkTail | None:
@@ -172,4 +178,4 @@ def chunk_tail(event: Any, frame: Any, tokens: Any) -> ChunkTail | None:
     types = tuple(map(type, values))
     if types not in _SCALAR_ROWS and not _scalar_row(types):
         return None
-    return ChunkTail(type(event), frame, tokens, memo.getter, values)
+    return ChunkTail(type(event), frame, tokens, memo.getter, values, types)

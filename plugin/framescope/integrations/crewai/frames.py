@@ -350,14 +350,15 @@ def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], check_keys: b
     texts: list[str] = []
     text_keys: list[Any] = []
     for key, item in entries:
-        kind = type(item)
-        if kind in _INERT:  # most values: nothing to check (unless under a secret key)
-            if check_keys and item is not None and isinstance(key, str) and is_secret_key(key):
-                changes.append((key, REDACTED))
+        if item is None:
             continue
         if check_keys and isinstance(key, str) and is_secret_key(key):
             changes.append((key, REDACTED))
-        elif kind is str or isinstance(item, str):
+            continue
+        kind = type(item)
+        if kind in _INERT:  # most values: nothing in them to check
+            continue
+        if kind is str or isinstance(item, str):
             texts.append(item)
             text_keys.append(key)
         elif kind is dict or kind is list or isinstance(item, (dict, list)):
@@ -377,5 +378,5 @@ def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], check_keys: b
     return out
 
 
-#: value types with nothing in them to redact (a bool under ``api_key`` is still redacted)
-_INERT = frozenset({type(None), bool, int, float})
+#: value types with nothing in them to redact (a number under ``api_key`` is still redacted)
+_INERT = frozenset({bool, int, float})
