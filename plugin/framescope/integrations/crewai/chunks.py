@@ -21,6 +21,7 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -142,6 +143,7 @@ def rule_known(cls: type) -> bool:
     return memo is None or memo.verified
 
 
+@dataclass(frozen=True, slots=True)
 class ChunkTail:
     """A run's last recorded chunk frame, and the token run it went into.
 
@@ -150,23 +152,12 @@ class ChunkTail:
     chunk: it can be appended to the same token run without making its frame.
     """
 
-    __slots__ = ("cls", "frame", "getter", "tokens", "types", "values")
-
-    def __init__(
-        self,
-        cls: type,
-        frame: Any,
-        tokens: Any,
-        getter: Callable[[dict[str, Any]], Any],
-        values: Any,
-        types: tuple[type, ...],
-    ) -> None:
-        self.cls = cls
-        self.frame = frame
-        self.tokens = tokens
-        self.getter = getter
-        self.values = values
-        self.types = types
+    cls: type
+    frame: Any
+    tokens: Any
+    getter: Callable[[dict[str, Any]], Any]
+    values: Any
+    types: tuple[type, ...]
 
 
 def chunk_tail(event: Any, frame: Any, tokens: Any) -> ChunkTail | None:
