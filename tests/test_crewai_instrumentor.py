@@ -120,3 +120,53 @@ def test_runs_nobody_streams_are_recorded_as_crewai_would_stream_them(
     emitted.clear()  # the flow_created event of the construction is a run of its own
     flow.kickoff()
     assert_round_trip(instrumented, Outcome(emitted))
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["unstreamed", "streamed"])
+def test_nan_and_infinity_in_crewai_data_replay_as_they_were(
+    instrumented: Any, streamed: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CrewAI's frames skip framescope's emit rule: where pydantic cannot dump an event (a
+    function in it), CrewAI walks its fields and keeps a float NaN or ±Infinity as it is. The
+    recorder writes most data with orjson, which would turn them into null, so the conversion
+    says when a frame holds one: for frames packed on their span (the custom event) and for
+    closers written as their own events (the method's and the flow's result)."""
+    import math
+
+    from crewai.events.base_events import BaseEvent
+    from crewai.events.event_bus import crewai_event_bus
+    from crewai.flow.flow import Flow, start
+    from crewai.utilities.streaming import stream_frame_from_event
+
+    class MeasuredEvent(BaseEvent):
+        type: str = "measured"
+        ratio: float = 0.0
+        limits: list[float] = []
+        then: Any = None
+
+    class MeasuringFlow(Flow):  # type: ignore[type-arg]
+        @start()
+        def measure(self) -> dict[str, Any]:
+            crewai_event_bus.emit(self, MeasuredEvent(ratio=math.nan, limits=[math.inf, -math.inf, 0.5], then=print))
+            crewai_event_bus.emit(self, MeasuredEvent(ratio=0.25))
+            return {"ratio": -math.inf, "then": print}
+
+    flow = MeasuringFlow()
+    if streamed:
+        with flow.stream_events() as session:
+            frames = list(session)
+    else:  # no CrewAI session open: the instrumentor converts on its own
+        frames = []
+        record_event = crewai_event_bus._record_event
+
+        def convert_as_emitted(event: Any) -> None:
+            frames.append(stream_frame_from_event(event))
+            record_event(event)
+
+        monkeypatch.setattr(crewai_event_bus, "_record_event", convert_as_emitted)
+        flow.kickoff()
+    measured = [frame.data for frame in frames if frame.type == "measured"]
+    assert math.isnan(measured[0]["ratio"]) and measured[0]["limits"][:2] == [math.inf, -math.inf]
+    finished = [frame.data for frame in frames if frame.type == "method_execution_finished"]
+    assert finished[0]["result"]["ratio"] == -math.inf
+    assert_round_trip(instrumented, Outcome(frames))  # compared as JSON text: NaN is written "NaN"

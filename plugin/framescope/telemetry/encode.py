@@ -43,7 +43,7 @@ from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from framescope.telemetry import semconv
 from framescope.telemetry.errors_recording import record_error
-from framescope.telemetry.frame_pack import FramePack, entry_tail
+from framescope.telemetry.frame_pack import FramePack, entry_tail, json_text
 from framescope.telemetry.spans import LifecycleSpan, TokenRun, span_limits
 from framescope.telemetry.wire import (
     BATCH_EVENT,
@@ -75,6 +75,7 @@ from framescope.telemetry.wire import (
     TYPE,
     TZ_OFFSET_US,
     to_unix_us,
+    utf8_clean,
 )
 from framescope.types.payload import dumps
 from framescope.types.routing import TOKEN_TYPES, channel_for
@@ -84,7 +85,10 @@ from framescope.types.streaming import StreamFrame
 class RunRecorder:
     """Writes one run's frames into OpenTelemetry spans and events, in emit order.
 
-    The run calls it under its own lock, so the recorder itself is not thread-safe.
+    The run calls it under its own lock, so the recorder itself is not thread-safe.  Writing a
+    frame, ``nonfinite=True`` says its data may hold NaN or ±Infinity, which framescope's own
+    frames never do (the emit rule) but another runtime's may: the standard library writes
+    that data (it keeps them), orjson the rest.
     """
 
     def __init__(
@@ -110,7 +114,7 @@ class RunRecorder:
         self.capture_content = True
 
     # -- public operations -----------------------------------------------------------
-    def open(self, frame: StreamFrame, scope: LifecycleSpan) -> None:
+    def open(self, frame: StreamFrame, scope: LifecycleSpan, *, nonfinite: bool = False) -> None:
         """Start ``scope``'s span with ``frame`` (its opener) as the first event."""
         self._flush_tokens()
         ordinal = self._next()
@@ -129,10 +133,10 @@ class RunRecorder:
             frame.timestamp,
         )
         expected_parent = otel_parent.opener_id if otel_parent is not None else None
-        self._add(scope, frame.type, frame, ordinal, expected_parent, opener=True)
+        self._add(scope, frame.type, frame, ordinal, expected_parent, opener=True, nonfinite=nonfinite)
         self._last_scope = scope
 
-    def event(self, frame: StreamFrame, scope: LifecycleSpan | None) -> None:
+    def event(self, frame: StreamFrame, scope: LifecycleSpan | None, *, nonfinite: bool = False) -> None:
         """Record a frame inside ``scope`` (or on the run's own span when outside any)."""
         if scope is None:
             scope = self._run_span_scope(frame)
@@ -142,9 +146,9 @@ class RunRecorder:
         ordinal = self._next()
         self._link_if_crossing(scope)
         if scope.ended or scope.span is None:
-            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False, nonfinite=nonfinite)
         else:
-            self._pack(scope, frame, ordinal)
+            self._pack(scope, frame, ordinal, nonfinite)
         self._last_scope = scope
 
     def placeholder(self, frame: StreamFrame, scope: LifecycleSpan | None, reason: str) -> None:
@@ -198,7 +202,9 @@ class RunRecorder:
         self._count += 1
         return True
 
-    def close(self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None) -> None:
+    def close(
+        self, frame: StreamFrame, scope: LifecycleSpan, error: BaseException | None = None, *, nonfinite: bool = False
+    ) -> None:
         """Record the closing frame of ``scope`` (carrying the span's pending pack) and end its span."""
         if frame.type in TOKEN_TYPES and self._try_token(frame, scope):
             pass  # an odd closing frame, but a token one: its run is flushed below
@@ -206,7 +212,7 @@ class RunRecorder:
             self._flush_tokens()
             ordinal = self._next()
             self._link_if_crossing(scope)
-            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False)
+            self._add(scope, frame.type, frame, ordinal, scope.opener_id, opener=False, nonfinite=nonfinite)
             self._last_scope = scope
         self._flush_tokens()
         span = scope.span
@@ -310,6 +316,7 @@ class RunRecorder:
         expected_parent: str | None,
         *,
         opener: bool,
+        nonfinite: bool = False,
     ) -> None:
         attributes: dict[str, Any] = {SEQ: ordinal}
         if opener:
@@ -331,8 +338,8 @@ class RunRecorder:
         if offset:
             attributes[TZ_OFFSET_US] = offset // ONE_US
         if frame.data:
-            attributes[DATA] = dumps(frame.data)
-        if not name.isascii() and not _utf8_clean(name):
+            attributes[DATA] = dumps(frame.data) if nonfinite else json_text(frame.data)[0]
+        if not name.isascii() and not utf8_clean(name):
             attributes[TYPE] = dumps(name)
             name = "framescope.frame"
         time_us = to_unix_us(frame.timestamp)
@@ -343,9 +350,9 @@ class RunRecorder:
         self._write_event(scope, name, time_us * 1000, attributes)
 
     # -- frame packs -----------------------------------------------------------------
-    def _pack(self, scope: LifecycleSpan, frame: StreamFrame, ordinal: int) -> None:
+    def _pack(self, scope: LifecycleSpan, frame: StreamFrame, ordinal: int, nonfinite: bool = False) -> None:
         """Add a frame to ``scope``'s pending pack (the hot path for non-token frames)."""
-        tail, size = entry_tail(frame, ordinal, self._prefix, scope.opener_id, scope.namespace)
+        tail, size = entry_tail(frame, ordinal, self._prefix, scope.opener_id, scope.namespace, nonfinite)
         time_us = to_unix_us(frame.timestamp)
         pack = scope.pack
         if pack is not None and not pack.fits(size):
@@ -363,7 +370,7 @@ class RunRecorder:
             return
         scope.pack = None
         name = pack.type
-        if name is None or (not name.isascii() and not _utf8_clean(name)):
+        if name is None or (not name.isascii() and not utf8_clean(name)):
             name = PACK_EVENT
         self._write_event(scope, name, pack.first_us * 1000, {PACK: pack.text(pack.first_us)})
 
@@ -489,11 +496,3 @@ class RunRecorder:
             if run.first_previous != expected_previous:
                 attributes[PREVIOUS_ID] = dumps(run.first_previous)
         self._write_event(run.scope, run.type, times[0] * 1000, attributes)
-
-
-def _utf8_clean(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True

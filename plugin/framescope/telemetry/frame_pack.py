@@ -57,9 +57,10 @@ def json_text(value: Any) -> tuple[str, int]:
 
     orjson writes the common case twenty times faster than the standard library.  What it
     cannot write exactly goes to ``dumps``: integers beyond 64 bits, strings with lone
-    surrogates (``dumps`` escapes them), non-string keys.  Frame data never holds NaN or
-    Infinity (the emit rule turns them into strings, docs/frames.md), which orjson would
-    write as ``null``.
+    surrogates (``dumps`` escapes them), non-string keys.  framescope's frame data never holds
+    NaN or Infinity (the emit rule turns them into strings, docs/frames.md), which orjson would
+    write as ``null``; the recorder is told when another runtime's frame does, and uses
+    ``dumps`` for it.
     """
     try:
         raw = _orjson_dumps(value, option=_ORJSON_OPTIONS)
@@ -82,16 +83,26 @@ def type_json(frame_type: str) -> tuple[str, int]:
 
 
 def entry_tail(
-    frame: StreamFrame, ordinal: int, prefix: str, opener_id: str | None, namespace: list[str]
+    frame: StreamFrame,
+    ordinal: int,
+    prefix: str,
+    opener_id: str | None,
+    namespace: list[str],
+    nonfinite: bool = False,
 ) -> tuple[str, int]:
     """A packed frame's entry after its two numbers, and its size in bytes: ``type,data`` and,
     only when the frame's envelope differs from the one derived for ``ordinal`` on a span with
-    this opener and namespace, ``,overrides``."""
+    this opener and namespace, ``,overrides``.  ``nonfinite``: the data may hold NaN or
+    ±Infinity (another runtime's frame), written as the standard library writes them."""
     frame_type = frame.type
     data = frame.data
     type_text, size = type_json(frame_type)
     if data:
-        data_text, data_size = json_text(data)
+        if nonfinite:
+            data_text = dumps(data)
+            data_size = len(data_text.encode())
+        else:
+            data_text, data_size = json_text(data)
         tail = f"{type_text},{data_text}"
         size += data_size + 1
     else:

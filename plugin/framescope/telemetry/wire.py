@@ -73,3 +73,12 @@ def from_unix_us(us: int, offset_us: int = 0) -> datetime:
     if offset_us:
         return value.astimezone(timezone(timedelta(microseconds=offset_us)))
     return value
+
+
+def utf8_clean(text: str) -> bool:
+    """Whether ``text`` encodes to UTF-8 (no lone surrogates): an event name must."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

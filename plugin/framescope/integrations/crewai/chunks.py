@@ -45,7 +45,7 @@ def _scalar_row(types: tuple[type, ...]) -> bool:
 class _ClassMemo:
     """The last dump of one event class and the field values it was made from."""
 
-    __slots__ = ("clean", "dump", "getter", "types", "values", "verified")
+    __slots__ = ("clean", "dump", "getter", "nonfinite", "types", "values", "verified")
 
     def __init__(self, getter: Callable[[dict[str, Any]], Any]) -> None:
         self.getter = getter
@@ -53,6 +53,7 @@ class _ClassMemo:
         self.types: tuple[type, ...] | None = None
         self.dump: dict[str, Any] | None = None
         self.clean = False  # the last dump held no secret (so it was recorded as it is)
+        self.nonfinite = False  # the last dump held NaN or ±Infinity
         self.verified = False
 
 
@@ -64,13 +65,13 @@ def chunk_data(
     event: Any,
     exclude: set[str],
     dump: Callable[[Any, set[str]], Any],
-    clean: Callable[[Any], dict[str, Any]],
-) -> dict[str, Any] | None:
+    clean: Callable[[Any], tuple[dict[str, Any], bool]],
+) -> tuple[dict[str, Any], bool] | None:
     """``clean(dump(event, exclude))`` for a chunk event, reusing the previous chunk's work.
 
     None, before any dump, when ``event`` is not a chunk event this applies to (the caller
     dumps it itself).  ``clean`` makes frame data of any dump (a dict without secrets, or
-    ``{"value": dump}``).
+    ``{"value": dump}``) and says whether it holds NaN or ±Infinity.
     """
     cls = type(event)
     memo = _MEMOS[cls] if cls in _MEMOS else _memo_for(cls, exclude)
@@ -98,14 +99,15 @@ def chunk_data(
                 _MEMOS[cls] = None  # this class's dump is not "the previous one with a new chunk"
                 return clean(full)
         if memo.clean and not may_hold_secret(chunk):
-            return data
+            return data, memo.nonfinite
         return clean(data)
     full = dump(event, exclude)
     cleaned = clean(full)
     if not isinstance(full, dict):  # nothing to reuse
         return cleaned
     with _lock:
-        memo.values, memo.types, memo.dump, memo.clean = values, types, full, cleaned is full
+        memo.values, memo.types, memo.dump = values, types, full
+        memo.clean, memo.nonfinite = cleaned[0] is full, cleaned[1]
     return cleaned
 
 

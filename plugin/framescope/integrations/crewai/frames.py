@@ -31,8 +31,13 @@ def frame_from_event(convert: Any, event: Any) -> StreamFrame:
 
 def frame_from_crewai_frame(crew_frame: Any) -> StreamFrame:
     """A CrewAI ``StreamFrame`` as a framescope frame (the same fields; secrets redacted)."""
-    data = crew_frame.data
-    return make_frame(
+    return converted_crewai_frame(crew_frame)[0]
+
+
+def converted_crewai_frame(crew_frame: Any) -> tuple[StreamFrame, bool]:
+    """:func:`frame_from_crewai_frame`, and whether the frame's data holds NaN or ±Infinity."""
+    data, nonfinite = frame_data(crew_frame.data)
+    frame = make_frame(
         crew_frame.id,
         crew_frame.seq,
         crew_frame.type,
@@ -41,17 +46,24 @@ def frame_from_crewai_frame(crew_frame: Any) -> StreamFrame:
         crew_frame.timestamp,
         crew_frame.parent_id,
         crew_frame.previous_id,
-        frame_data(data),
+        data,
     )
+    return frame, nonfinite
 
 
-def frame_data(converted: Any) -> dict[str, Any]:
-    """What CrewAI's conversion gave as a frame's data: a dict without secrets, else ``{"value": ...}``."""
-    return without_secrets(converted) if isinstance(converted, dict) else {"value": converted}
+def frame_data(converted: Any) -> tuple[dict[str, Any], bool]:
+    """What CrewAI's conversion gave as a frame's data: a dict without secrets, else ``{"value": ...}``
+    (see :func:`clean_data`: also whether it holds NaN or ±Infinity)."""
+    return clean_data(converted if isinstance(converted, dict) else {"value": converted})
 
 
 def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
-    """The same frame as :func:`frame_from_event`, from the pieces CrewAI's conversion is made of.
+    """The same frame as :func:`frame_from_event`, from the pieces CrewAI's conversion is made of."""
+    return converted_event(streaming, event)[0]
+
+
+def converted_event(streaming: Any, event: Any) -> tuple[StreamFrame, bool]:
+    """:func:`frame_from_parts`, and whether the frame's data holds NaN or ±Infinity.
 
     ``stream_frame_from_event`` is ``_stream_channel``, ``_stream_namespace`` and
     ``event.to_json(exclude=_FRAME_DATA_EXCLUDE)`` put into a validated ``StreamFrame``; when no
@@ -71,15 +83,15 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
     # (_NESTED); a class with its own to_json (CrewAI's crew events drop the crew) goes CrewAI's way
     generic = cls.to_json is streaming.BaseEvent.to_json
     plain = generic and cls not in _NESTED
-    data = chunk_data(event, exclude, _to_json, frame_data) if plain else None  # None: not a token chunk
-    if data is None:
+    cleaned = chunk_data(event, exclude, _to_json, frame_data) if plain else None  # None: not a token chunk
+    if cleaned is None:
         if plain:
-            data = frame_data(_to_json(event, exclude))
+            cleaned = frame_data(_to_json(event, exclude))
         elif generic:
-            data = frame_data(_walked(event, exclude))
+            cleaned = frame_data(_walked(event, exclude))
         else:
-            data = frame_data(event.to_json(exclude=exclude))
-    return make_frame(
+            cleaned = frame_data(event.to_json(exclude=exclude))
+    frame = make_frame(
         event.event_id,
         event.emission_sequence,
         event.type,
@@ -88,8 +100,9 @@ def frame_from_parts(streaming: Any, event: Any) -> StreamFrame:
         event.timestamp,
         event.parent_event_id,
         event.previous_event_id,
-        data,
+        cleaned[0],
     )
+    return frame, cleaned[1]
 
 
 def learn_chunk_rule(streaming: Any, event: Any) -> None:
@@ -321,62 +334,84 @@ def fallback_frame(event: Any, error: BaseException) -> StreamFrame:
 
 
 def without_secrets(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` itself when it holds no secret, else a copy with the secret values redacted.
+    """``data`` itself when it holds no secret, else a copy with the secret values redacted."""
+    return clean_data(data)[0]
+
+
+def clean_data(data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """``data`` without secrets (:func:`without_secrets`), and whether it holds NaN or ±Infinity.
 
     One pass over the whole structure: a value under a secret-looking key becomes
     ``"[REDACTED]"``; the strings of each container are checked for secret shapes in one scan of
     them all (joined), and only a container whose strings may hold one has them redacted one by
     one.  A container is copied only once something in it changes, so a frame with nothing to
     hide (every token chunk) is recorded as it is, without a copy.
+
+    The second answer comes for free on the way: CrewAI's frames skip framescope's emit rule,
+    so a float field may be NaN, which only the standard library's JSON writes back exactly
+    (the recorder writes other data with orjson, several times faster).
     """
-    cleaned = _clean(data)
-    return cleaned if isinstance(cleaned, dict) else data
+    cleaning = _Cleaning()
+    cleaned = cleaning.value(data)
+    return (cleaned if isinstance(cleaned, dict) else data), cleaning.nonfinite
 
 
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return _clean_entries(value, value.items(), not _no_secret_key(value))
-    if isinstance(value, list):
-        return _clean_entries(value, enumerate(value), False)
-    if isinstance(value, str):
-        redacted = redact_text(value)
-        return value if redacted == value else redacted
-    return value
+class _Cleaning:
+    """One frame's data being cleaned of secrets; notes a NaN or ±Infinity met on the way."""
 
+    __slots__ = ("nonfinite",)
 
-def _clean_entries(value: Any, entries: Iterable[tuple[Any, Any]], check_keys: bool) -> Any:
-    """``value`` (a dict or a list) with its entries cleaned, copied only once an entry changes."""
-    changes: list[tuple[Any, Any]] = []
-    texts: list[str] = []
-    text_keys: list[Any] = []
-    for key, item in entries:
-        if item is None:
-            continue
-        if check_keys and isinstance(key, str) and is_secret_key(key):
-            changes.append((key, REDACTED))
-            continue
-        kind = type(item)
-        if kind in _INERT:  # most values: nothing in them to check
-            continue
-        if kind is str or isinstance(item, str):
-            texts.append(item)
-            text_keys.append(key)
-        elif kind is dict or kind is list or isinstance(item, (dict, list)):
-            new = _clean(item)
-            if new is not item:
-                changes.append((key, new))
-    if texts and not left_as_they_are(texts):
-        for key, text in zip(text_keys, texts, strict=True):
-            redacted = redact_text(text)
-            if redacted != text:
-                changes.append((key, redacted))
-    if not changes:
+    def __init__(self) -> None:
+        self.nonfinite = False
+
+    def value(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return self.entries(value, value.items(), not _no_secret_key(value))
+        if isinstance(value, list):
+            return self.entries(value, enumerate(value), False)
+        if isinstance(value, str):
+            redacted = redact_text(value)
+            return value if redacted == value else redacted
+        if isinstance(value, float) and not -_INFINITY < value < _INFINITY:
+            self.nonfinite = True
         return value
-    out = dict(value) if isinstance(value, dict) else list(value)
-    for key, new in changes:
-        out[key] = new
-    return out
+
+    def entries(self, value: Any, entries: Iterable[tuple[Any, Any]], check_keys: bool) -> Any:
+        """``value`` (a dict or a list) with its entries cleaned, copied only once an entry changes."""
+        changes: list[tuple[Any, Any]] = []
+        texts: list[str] = []
+        text_keys: list[Any] = []
+        for key, item in entries:
+            if item is None:
+                continue
+            if check_keys and isinstance(key, str) and is_secret_key(key):
+                changes.append((key, REDACTED))
+                continue
+            kind = type(item)
+            if kind in _INERT:  # most values: nothing in them to check
+                if kind is float and not -_INFINITY < item < _INFINITY:  # NaN fails both
+                    self.nonfinite = True
+                continue
+            if kind is str or isinstance(item, str):
+                texts.append(item)
+                text_keys.append(key)
+            elif kind is dict or kind is list or isinstance(item, (dict, list, float)):
+                new = self.value(item)
+                if new is not item:
+                    changes.append((key, new))
+        if texts and not left_as_they_are(texts):
+            for key, text in zip(text_keys, texts, strict=True):
+                redacted = redact_text(text)
+                if redacted != text:
+                    changes.append((key, redacted))
+        if not changes:
+            return value
+        out = dict(value) if isinstance(value, dict) else list(value)
+        for key, new in changes:
+            out[key] = new
+        return out
 
 
+_INFINITY = float("inf")
 #: value types with nothing in them to redact (a number under ``api_key`` is still redacted)
 _INERT = frozenset({bool, int, float})

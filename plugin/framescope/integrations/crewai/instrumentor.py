@@ -22,9 +22,9 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 
 from framescope.integrations.crewai._dependency import REQUIREMENT, require_crewai
 from framescope.integrations.crewai.frames import (
+    converted_crewai_frame,
+    converted_event,
     fallback_frame,
-    frame_from_crewai_frame,
-    frame_from_parts,
     learn_chunk_rule,
     without_content,
 )
@@ -89,16 +89,17 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 return converted.frame
             return original_convert(event)
 
-        def convert(event: Any, shared: bool) -> StreamFrame:
+        def convert(event: Any, shared: bool) -> tuple[StreamFrame, bool]:
+            """The event's frame, and whether its data holds NaN or ±Infinity."""
             try:
                 if shared:  # a CrewAI session will want CrewAI's own frame object: made once, for both
                     crew_frame = original_convert(event)
                     converted.event, converted.frame = event, crew_frame
-                    return frame_from_crewai_frame(crew_frame)
-                return frame_from_parts(streaming_module, event)
+                    return converted_crewai_frame(crew_frame)
+                return converted_event(streaming_module, event)
             except Exception as error:
                 record_failure(error)
-                return fallback_frame(event, error)
+                return fallback_frame(event, error), False
 
         def publish_and_record(source: Any, event: Any) -> None:
             run = current.get()
@@ -106,7 +107,7 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 return
             shared = not fast or bool(_stream_sinks.get())
             try:
-                frame = convert(event, shared)
+                frame, nonfinite = convert(event, shared)
                 run = tracker.run_for(frame)
                 if not run.capture_content:
                     frame = without_content(frame)
@@ -122,7 +123,7 @@ class CrewAIInstrumentor(BaseInstrumentor):
                         converted.event = converted.frame = None
                     if not run.finished:
                         try:
-                            if run.record(frame, getattr(event, "started_event_id", None)):
+                            if run.record(frame, getattr(event, "started_event_id", None), nonfinite):
                                 tracker.completed(run)
                             elif frame.type in TOKEN_TYPES:
                                 if shared and fast:

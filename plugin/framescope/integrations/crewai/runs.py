@@ -80,8 +80,11 @@ class CrewAIRun:
             if self._root is not None:  # a lone event (e.g. flow_created) is not what a trace's follower wants
                 follow.trace_known(self)
 
-    def record(self, frame: StreamFrame, started_event_id: str | None) -> bool:
-        """Record ``frame`` and deliver it to the run's sessions; True once the run is complete."""
+    def record(self, frame: StreamFrame, started_event_id: str | None, nonfinite: bool = False) -> bool:
+        """Record ``frame`` and deliver it to the run's sessions; True once the run is complete.
+
+        ``nonfinite``: the frame's data holds NaN or ±Infinity (``frames.clean_data`` says so).
+        """
         kind = frame.type
         recorder = self.recorder
         if kind in self._starting or kind == TURN_STARTED:
@@ -93,7 +96,7 @@ class CrewAIRun:
             if self._root is None:
                 self._root = scope
             if recorder is not None:
-                recorder.open(frame, scope)
+                recorder.open(frame, scope, nonfinite=nonfinite)
                 if self.trace_id is None and recorder.trace_id is not None:
                     self.set_trace_id(recorder.trace_id)
             done = False
@@ -101,14 +104,14 @@ class CrewAIRun:
             closing = self._closing_scope(kind, started_event_id)
             if closing is not None:
                 if recorder is not None:
-                    recorder.close(frame, closing, _failure(kind, frame.data))
+                    recorder.close(frame, closing, _failure(kind, frame.data), nonfinite=nonfinite)
                 done = closing is self._root
             else:
                 owner = self._scopes.get(frame.parent_id) if frame.parent_id else None
                 if owner is None and self._root is not None and not _ended(self._root):
                     owner = self._root
                 if recorder is not None:
-                    recorder.event(frame, owner)
+                    recorder.event(frame, owner, nonfinite=nonfinite)
                     if self.trace_id is None and recorder.trace_id is not None:
                         self.set_trace_id(recorder.trace_id)
                 done = self._root is None  # a lone event outside any lifecycle is a run of its own
