@@ -483,13 +483,13 @@ class RunRecorder:
             return
         self._tokens = None
         times = run.times_us
-        attributes: dict[str, Any] = {SEQ: run.first, COUNT: len(run.chunks), CHUNKS: dumps(run.chunks)}
+        attributes: dict[str, Any] = {SEQ: run.first, COUNT: len(run.chunks), CHUNKS: json_text(run.chunks)[0]}
         if len(times) > 1:
-            attributes[DELTAS_US] = dumps([b - a for a, b in pairwise(times)])
+            attributes[DELTAS_US] = json_text([b - a for a, b in pairwise(times)])[0]
         if run.rest_json:
             attributes[DATA] = run.rest_json
         if run.ids is not None:
-            attributes[IDS] = dumps(run.ids)
+            attributes[IDS] = json_text(run.ids)[0]
             if run.first_seq != run.first:
                 attributes[SEQ_VALUE] = dumps(run.first_seq)
             expected_previous = self._prefix + str(run.first - 1) if run.first else None
