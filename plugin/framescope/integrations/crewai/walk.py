@@ -46,11 +46,14 @@ _NOTHING: frozenset[str] = frozenset()
 _FIELD_FAILS: dict[tuple[type, str, type], bool] = {}
 #: model class -> the fields whose failures can be predicted (None: always dump for real)
 _PREDICTABLE: dict[type, frozenset[str] | None] = {}
+#: model class -> the field that made its last doomed model doomed (the order fields are asked
+#: in changes no verdict: a field is doomed only through a real path to an unserialisable value)
+_DOOMED_BY: dict[type, str] = {}
 
 
 def event_data(event: Any, exclude: set[str]) -> Any:
     """What CrewAI's ``to_serializable(event, exclude=exclude)`` gives, with its doomed dumps skipped."""
-    return _Walk().value(event, exclude, 0, frozenset())
+    return _Walk().value(event, exclude, 0, ())
 
 
 class _Walk:
@@ -60,7 +63,7 @@ class _Walk:
         self.dumps: dict[tuple[int, frozenset[str]], Any] = {}
         self.keep: list[Any] = []  # the objects dumped, alive while their ids are keys
 
-    def value(self, obj: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: frozenset[int]) -> Any:
+    def value(self, obj: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: tuple[int, ...]) -> Any:
         if depth >= MAX_DEPTH:
             return repr(obj)
         kind = _KINDS.get(type(obj))
@@ -76,7 +79,7 @@ class _Walk:
             return repr(obj)
         if id(obj) in ancestors:
             return f"<circular_ref:{type(obj).__name__}>"
-        inner = ancestors | {id(obj)}
+        inner = (*ancestors, id(obj))  # a few ids at most (the depth limit): a tuple is the cheapest
         below = depth + 1
         if kind == _SEQUENCE:
             return self.items(obj, exclude, below, inner)
@@ -99,7 +102,7 @@ class _Walk:
     # The two loops below are where a conversion spends its time: most values in an agent's or
     # a task's fields are None, bools, numbers and strings, so those are kept without a call.
     def items(
-        self, values: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: frozenset[int]
+        self, values: Any, exclude: set[str] | frozenset[str], depth: int, ancestors: tuple[int, ...]
     ) -> list[Any]:
         """A list, tuple or set's items, each walked at ``depth``."""
         if depth >= MAX_DEPTH:
@@ -111,7 +114,7 @@ class _Walk:
         values: dict[Any, Any],
         exclude: set[str] | frozenset[str],
         depth: int,
-        ancestors: frozenset[int],
+        ancestors: tuple[int, ...],
         passed_on: set[str] | frozenset[str] | None = None,
     ) -> dict[str, Any]:
         """A dict's entries but the excluded keys, each walked at ``depth`` with ``passed_on`` (or
@@ -138,7 +141,7 @@ class _Walk:
         if key in self.dumps:
             return self.dumps[key]
         self.keep.append(model)
-        if self.doomed(model, exclude, frozenset()):
+        if self.doomed(model, exclude, ()):
             dumped: Any = _FAILED
         else:
             try:
@@ -148,7 +151,7 @@ class _Walk:
         self.dumps[key] = dumped
         return dumped
 
-    def doomed(self, model: BaseModel, exclude: frozenset[str], seen: frozenset[int]) -> bool:
+    def doomed(self, model: BaseModel, exclude: frozenset[str], seen: tuple[int, ...]) -> bool:
         """Whether ``model``'s JSON dump is known to raise, without running it."""
         cls = type(model)
         if cls in _PREDICTABLE:
@@ -159,25 +162,30 @@ class _Walk:
                 _PREDICTABLE[cls] = predictable
         if not predictable or id(model) in seen:
             return False
-        seen = seen | {id(model)}
+        seen = (*seen, id(model))
         values = model.__dict__
+        last = _DOOMED_BY.get(cls)  # the field that doomed this class's last doomed model: asked first
+        if last is not None and last not in exclude and last in values and self.field_doomed(model, last, seen):
+            return True
         for name in predictable:
-            if name in exclude or name not in values:
+            if name in exclude or name not in values or type(values[name]) in _PLAIN or name == last:
                 continue
-            value = values[name]
-            if type(value) in _PLAIN:
-                continue
-            if isinstance(value, _UNSERIALISABLE):
-                doomed = _field_fails(model, name, type(value))
-            elif isinstance(value, (list, tuple)):
-                doomed = any(isinstance(item, BaseModel) and self.nested_doomed(item, seen) for item in value)
-            else:
-                doomed = isinstance(value, BaseModel) and self.nested_doomed(value, seen)
-            if doomed:
+            if self.field_doomed(model, name, seen):
+                if len(_DOOMED_BY) < 4096:
+                    _DOOMED_BY[cls] = name
                 return True
         return False
 
-    def nested_doomed(self, model: BaseModel, seen: frozenset[int]) -> bool:
+    def field_doomed(self, model: BaseModel, name: str, seen: tuple[int, ...]) -> bool:
+        """Whether ``model``'s field ``name`` alone makes its dump raise (cycles through ``seen`` cut)."""
+        value = model.__dict__[name]
+        if isinstance(value, _UNSERIALISABLE):
+            return _field_fails(model, name, type(value))
+        if isinstance(value, (list, tuple)):
+            return any(isinstance(item, BaseModel) and self.nested_doomed(item, seen) for item in value)
+        return isinstance(value, BaseModel) and self.nested_doomed(value, seen)
+
+    def nested_doomed(self, model: BaseModel, seen: tuple[int, ...]) -> bool:
         """:meth:`doomed` for a model inside another, remembered: the walk meets it again one level down."""
         key = (id(model), _NOTHING)
         if key in self.dumps:
