@@ -165,14 +165,48 @@ def test_one_scan_of_joined_texts_never_misses_what_a_scan_of_each_finds() -> No
     they stay as they are, a full scan of each must agree; and it must say so often."""
     chooser = random.Random(7)
     texts = generated_texts(3000, seed=11)
+    redaction.reset_rules_cache()
     said_unchanged = 0
-    for _ in range(3000):
+    for _ in range(3000):  # texts recur: later answers also come from texts remembered unchanged
         group = chooser.sample(texts, chooser.randint(1, 5))
         redaction._MEMO.clear()
         if redaction.left_as_they_are(group):
             said_unchanged += 1
             assert all(full_scan(text) == text for text in group), group
     assert said_unchanged > 300  # the shortcut is taken, not always declined
+    assert redaction._UNCHANGED and all(full_scan(text) == text for text in redaction._UNCHANGED)
+
+
+def test_texts_remembered_unchanged_are_scanned_again_once_the_rules_change() -> None:
+    texts = ["ticket ZZ-4242 opened", "by the support desk"]
+    redaction.reset_rules_cache()
+    assert redaction.left_as_they_are(texts) and texts[0] in redaction._UNCHANGED
+    try:
+        redaction.add_redaction_rules(patterns=[r"\bZZ-\d{4}\b"])
+        assert not redaction._UNCHANGED
+        assert not redaction.left_as_they_are(texts)
+    finally:
+        redaction._extra_values.clear()
+        redaction.reset_rules_cache()
+    assert redaction.left_as_they_are(texts)
+
+
+def test_a_scan_made_while_the_rules_change_is_not_remembered(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another thread adding a rule mid-scan: what the scan found under the old rules is not
+    kept, neither as unchanged nor in the memo (the next call scans under the new rules)."""
+    scan = redaction._scan
+
+    def scan_while_rules_change(text: str, low: str) -> str:
+        redaction._forget()  # what add_redaction_rules and reset_rules_cache do
+        return scan(text, low)
+
+    redaction.reset_rules_cache()
+    monkeypatch.setattr(redaction, "_scan", scan_while_rules_change)
+    joined = ["ticket: ZZ-4242", "opened: today"]
+    assert redaction.left_as_they_are(joined)
+    assert not redaction._UNCHANGED
+    assert redact_text("ticket: ZZ-4243") == "ticket: ZZ-4243"
+    assert "ticket: ZZ-4243" not in redaction._MEMO
 
 
 def test_the_memo_is_emptied_when_the_rules_change() -> None:
@@ -198,6 +232,12 @@ def test_the_memo_stays_bounded() -> None:
     long_text = "x: " + "y" * (redaction._MEMO_TEXT_MAX + 1)
     redact_text(long_text)
     assert long_text not in redaction._MEMO
+    for index in range(redaction._MEMO_ENTRIES * 2 + 10):  # and so is the set of texts found unchanged
+        assert redaction.left_as_they_are([f"note {index}: nothing secret", "z" * 2000])
+    assert 0 < len(redaction._UNCHANGED) <= redaction._MEMO_ENTRIES
+    assert redaction._unchanged_chars == sum(map(len, redaction._UNCHANGED)) <= redaction._MEMO_CHARS_MAX + 2100
+    redaction.left_as_they_are([long_text])
+    assert long_text not in redaction._UNCHANGED
 
 
 class TestPayloadCleaning:

@@ -131,7 +131,7 @@ def add_redaction_rules(*, keys: Iterable[str] = (), patterns: Iterable[str] = (
         _extra_keys.extend(normalise_key(k) if not any(c in k for c in "*?[") else k.lower() for k in keys)
         _extra_values.extend(new_patterns)
         _compiled = None
-        _MEMO.clear()
+        _forget()
     is_secret_key.cache_clear()
 
 
@@ -173,7 +173,7 @@ def reset_rules_cache() -> None:
     global _compiled
     with _lock:
         _compiled = None
-        _MEMO.clear()
+        _forget()
     is_secret_key.cache_clear()
 
 
@@ -259,7 +259,17 @@ def redact_text(text: str) -> str:
     known = _MEMO.get(text)
     if known is not None:
         return known
-    original = text
+    generation = _generation
+    redacted = _scan(text, low)
+    if len(text) <= _MEMO_TEXT_MAX:
+        _remember(text, redacted, generation)
+    return redacted
+
+
+def _scan(text: str, low: str) -> str:
+    """:func:`redact_text`'s work, without its memo: ``low`` is ``text.lower()``."""
+    _, shapes = _rules()
+    custom = len(shapes) > len(VALUE_PATTERNS)
     if custom or _has_shape_hint(low):  # most texts get here for a ":" or "=" only
         # shapes first: "Authorization: Bearer x" must lose x, not the word Bearer
         for index, shape in enumerate(shapes):
@@ -276,30 +286,71 @@ def redact_text(text: str) -> str:
         if "authorization" in low:
             text = _AUTH_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
         text = _redact_pairs(text)
-    if len(original) <= _MEMO_TEXT_MAX:
-        _remember(original, text)
     return text
 
 
 def left_as_they_are(texts: list[str]) -> bool:
     """Whether :func:`redact_text` returns every one of ``texts`` unchanged: one scan of them all.
 
-    The texts are joined with ``"\\x00"``, which no built-in shape, scheme or name contains and
+    Texts already found unchanged (a bounded set, emptied with the memo) are not scanned again:
+    an agent's role, a task's description and a tool's schema come back in event after event.
+    The others are joined with ``"\\x00"``, which no built-in shape, scheme or name contains and
     which, like the start or end of a text, is no word character: whatever would change in one
     text changes in the joined one too (a match that now runs across two texts only makes the
     answer False, and the caller scans each).  The user's own expressions promise no such
     thing, so with those the answer is True only when no text can hold a secret at all.
     """
-    joined = texts[0] if len(texts) == 1 else "\x00".join(texts)
-    if not may_hold_secret(joined):
+    known = _UNCHANGED
+    unknown = [text for text in texts if text not in known]
+    if not unknown:
         return True
+    generation = _generation
     if len(_rules()[1]) > len(VALUE_PATTERNS):
         return False
-    return redact_text(joined) == joined
+    joined = unknown[0] if len(unknown) == 1 else "\x00".join(unknown)
+    low = joined.lower()
+    if _has_hint(low) and _scan(joined, low) != joined:
+        return False
+    _remember_unchanged(unknown, generation)
+    return True
 
 
-def _remember(original: str, redacted: str) -> None:
+#: Texts :func:`left_as_they_are` found unchanged.  Short ones count as much as long ones: most
+#: of an event's strings are names, models and flags that come back in every event, and each
+#: one left out makes the joined scan of its container run again.  Bounded like :data:`_MEMO`
+#: (CrewAI's frame data holds no event ids or times, so few new texts come per run).
+_UNCHANGED: set[str] = set()
+_unchanged_chars = 0
+#: Counts the times the rules changed: a scan made under older rules is not remembered.
+_generation = 0
+
+
+def _remember_unchanged(texts: list[str], generation: int) -> None:
+    global _unchanged_chars
+    for text in texts:
+        size = len(text)
+        if size > _MEMO_TEXT_MAX or generation != _generation:
+            continue
+        if len(_UNCHANGED) >= _MEMO_ENTRIES or _unchanged_chars >= _MEMO_CHARS_MAX:
+            _UNCHANGED.clear()
+            _unchanged_chars = 0
+        _UNCHANGED.add(text)
+        _unchanged_chars += size
+
+
+def _forget() -> None:
+    """Empty the memos (the rules changed: what was unchanged may not be any more)."""
+    global _memo_chars, _unchanged_chars, _generation
+    _generation += 1
+    _MEMO.clear()
+    _UNCHANGED.clear()
+    _memo_chars = _unchanged_chars = 0
+
+
+def _remember(original: str, redacted: str, generation: int) -> None:
     global _memo_chars
+    if generation != _generation:
+        return  # scanned under rules that changed since
     if len(_MEMO) >= _MEMO_ENTRIES or _memo_chars >= _MEMO_CHARS_MAX:
         _MEMO.clear()
         _memo_chars = 0
