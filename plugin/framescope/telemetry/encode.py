@@ -268,7 +268,7 @@ class RunRecorder:
         attributes[RUN_ID] = self.run_id
         attributes[FORMAT_VERSION] = FORMAT
         if scope.namespace:
-            attributes[SPAN_NAMESPACE] = dumps(scope.namespace)
+            attributes[SPAN_NAMESPACE] = json_text(scope.namespace)[0]
         attributes.update(self._extra_span_attributes)
         if self._root is None and self._run_links:
             links = [*self._run_links, *links]  # e.g. a resumed run pointing at the run it resumes
@@ -333,7 +333,7 @@ class RunRecorder:
         if frame.channel != channel_for(frame.type):
             attributes[CHANNEL] = frame.channel
         if frame.namespace != scope.namespace:
-            attributes[NAMESPACE] = dumps(frame.namespace)
+            attributes[NAMESPACE] = json_text(frame.namespace)[0]
         offset = frame.timestamp.utcoffset()
         if offset:
             attributes[TZ_OFFSET_US] = offset // ONE_US
