@@ -227,6 +227,7 @@ def test_each_difference_from_the_last_chunk_sends_the_event_the_usual_way(instr
     def probe() -> None:
         run = current_run()
         assert run is not None and run.tail is not None and run.recorder is not None
+        run.settle()  # the chunks kept so far are recorded: the tail is the last one
         tokens = run.tail.tokens
         follows = chunk(
             "next ",
@@ -267,3 +268,64 @@ def test_each_difference_from_the_last_chunk_sends_the_event_the_usual_way(instr
     assert outcomes.pop("continues") is True
     assert outcomes == dict.fromkeys(outcomes, False)
     assert len(outcomes) == 9
+
+
+def test_a_long_answer_is_recorded_in_batches_of_kept_chunks(
+    instrumented: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks are kept (``CrewAIRun.defer``) and recorded a batch at a time: never more than
+    ``PENDING_MAX`` wait, and the trace is CrewAI's frames, in order, all of them."""
+    from framescope.integrations.crewai.runs import PENDING_MAX, current_run
+
+    waiting: list[int] = []
+
+    def look() -> None:
+        run = current_run()
+        assert run is not None
+        waiting.append(len(run._pending))
+
+    class LongAnswerFlow(Flow):  # type: ignore[type-arg]
+        @start()
+        def answer(self) -> str:
+            steps: list[Any] = []
+            for index in range(PENDING_MAX * 2 + 22):
+                steps += [chunk(f"w{index} "), look]
+            llm_call(self, steps)
+            return "done"
+
+    frames = kickoff_recording_crewai_frames(LongAnswerFlow, monkeypatch)
+    assert sum(f.type == "llm_stream_chunk" for f in frames) == PENDING_MAX * 2 + 22
+    assert recorded(instrumented, frames[0].id) == expected(frames)
+    assert max(waiting) == PENDING_MAX - 1 and waiting.count(0) >= 2  # kept, then recorded in batches
+
+
+def test_chunks_kept_when_the_instrumentor_stops_are_recorded_before_the_run_is_cut(
+    memory_traces: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from framescope.integrations.crewai.runs import current_run
+
+    instrumentor = CrewAIInstrumentor()
+    kept: list[int] = []
+
+    def stop() -> None:
+        run = current_run()
+        assert run is not None
+        kept.append(len(run._pending))
+        instrumentor.uninstrument()
+
+    class StoppingFlow(Flow):  # type: ignore[type-arg]
+        @start()
+        def answer(self) -> str:
+            llm_call(self, [*(chunk(f"w{index} ") for index in range(6)), stop, chunk("unrecorded ")])
+            return "done"
+
+    instrumentor.instrument()
+    try:
+        frames = kickoff_recording_crewai_frames(StoppingFlow, monkeypatch)
+    finally:
+        instrumentor.uninstrument()
+    assert kept == [5]  # the first chunk made the tail; the next five waited
+    runs = [run for run in decode_runs(memory_traces.records()) if run.frames and run.frames[0].id == frames[0].id]
+    assert len(runs) == 1
+    until_stop = next(i for i, f in enumerate(frames) if f.data.get("chunk") == "unrecorded ")
+    assert [f.model_dump() for f in runs[0].frames] == expected(frames[:until_stop])

@@ -42,6 +42,9 @@ class LiveRun(Protocol):
     sinks: list[FrameQueue]
     lock: Any  # held while frames are delivered, so a follower attaches between two frames
 
+    def settle(self) -> None:
+        """Record what the run has put off (under ``lock``): a follower sees what comes after."""
+
 
 class FollowerQueue(FrameQueue):
     """A session queue that detaches quietly when its consumer closes it."""
@@ -124,6 +127,7 @@ def _attach(run: LiveRun, queue: FollowerQueue) -> None:
     queue.run_id = run.run_id
     queue.trace_id = run.trace_id
     with run.lock:
+        run.settle()
         run.sinks.append(queue)
 
     def detach() -> None:

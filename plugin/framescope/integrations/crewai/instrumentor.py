@@ -5,7 +5,9 @@ previous ids) and then hands it to ``publish_stream_event``, the one function th
 CrewAI's own stream sessions.  The instrumentor wraps that function: it converts the event
 with CrewAI's own ``stream_frame_from_event`` and records the frame through framescope's codec,
 under the run's lock together with CrewAI's own delivery, so the order recorded is the order
-CrewAI's sessions see.  Runs that nobody streams are recorded the same way.
+CrewAI's sessions see.  Runs that nobody streams are recorded the same way.  The chunks of an
+answer are kept and recorded a batch at a time, before anything else of their run
+(``CrewAIRun.defer`` says why): the trace is the same.
 
 It never raises into the application: a frame that cannot be recorded is counted
 (``recording_failures``), logged once as a warning, and the run goes on untouched.
@@ -71,11 +73,9 @@ class CrewAIInstrumentor(BaseInstrumentor):
         from crewai.events.event_context import SCOPE_STARTING_EVENTS
         from crewai.events.stream_context import _stream_sinks
 
-        tracker = RunTracker(frozenset(SCOPE_STARTING_EVENTS), kwargs.get("tracer_provider"))
         original: Callable[[Any, Any], None] = bus_module.publish_stream_event
         original_convert: Callable[[Any], Any] = streaming_module.stream_frame_from_event
         cls = type(self)
-        cls._tracker = tracker
         cls._original = original
         cls._original_convert = original_convert
         record_failure = self._record_failure
@@ -101,9 +101,51 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 record_failure(error)
                 return fallback_frame(event, error), False
 
+        def record(run: CrewAIRun, event: Any, frame: StreamFrame, nonfinite: bool, learn: bool) -> None:
+            """Record ``event``'s frame into ``run`` (under its lock); ``learn``: CrewAI made the frame."""
+            if run.finished:
+                return
+            try:
+                if run.record(frame, getattr(event, "started_event_id", None), nonfinite):
+                    tracker.completed(run)
+                elif frame.type in TOKEN_TYPES:
+                    if learn:
+                        learn_chunk_rule(streaming_module, event)
+                    run.remember_chunk(event, frame)
+            except Exception as error:
+                record_failure(error)
+
+        def record_deferred(run: CrewAIRun, events: list[Any]) -> None:
+            """The chunk events ``run`` kept (``CrewAIRun.defer``), in order: each the short way
+            when it continues the last chunk (no frame made), else converted and recorded."""
+            for event in events:
+                tail = run.tail
+                try:
+                    if tail is not None and run.extend_chunks(event):
+                        run.processor.on_frame(run, tail.frame)  # sessions: none; metrics count it
+                        continue
+                except Exception as error:  # nothing was recorded: the usual way records it
+                    record_failure(error)
+                frame, nonfinite = convert(event, False)  # CrewAI's sinks had theirs when it was published
+                try:
+                    if not run.capture_content:
+                        frame = without_content(frame)
+                except Exception as error:
+                    record_failure(error)
+                    continue
+                record(run, event, frame, nonfinite, False)
+
+        tracker = RunTracker(frozenset(SCOPE_STARTING_EVENTS), kwargs.get("tracer_provider"), record_deferred)
+        cls._tracker = tracker
+
         def publish_and_record(source: Any, event: Any) -> None:
             run = current.get()
-            if run is not None and run.tail is not None and extend_chunks(run, source, event):
+            if run is not None and run.tail is not None and run.defers(event):
+                with run.lock:
+                    try:
+                        original(source, event)  # CrewAI's own sessions first, in the same order
+                    finally:
+                        run.defer(event)
                 return
             shared = not fast or bool(_stream_sinks.get())
             try:
@@ -121,36 +163,11 @@ class CrewAIInstrumentor(BaseInstrumentor):
                 finally:
                     if shared:
                         converted.event = converted.frame = None
-                    if not run.finished:
-                        try:
-                            if run.record(frame, getattr(event, "started_event_id", None), nonfinite):
-                                tracker.completed(run)
-                            elif frame.type in TOKEN_TYPES:
-                                if shared and fast:
-                                    learn_chunk_rule(streaming_module, event)
-                                run.remember_chunk(event, frame)
-                        except Exception as error:
-                            record_failure(error)
-
-        def extend_chunks(run: CrewAIRun, source: Any, event: Any) -> bool:
-            """The next chunk of an answer, recorded without making its frame (a CrewAI session
-            converts the event itself, as it does with no instrumentor)."""
-            with run.lock:
-                tail = run.tail
-                try:
-                    if tail is None or not run.extend_chunks(event):
-                        return False
-                except Exception as error:  # nothing was recorded: the usual way records it
-                    record_failure(error)
-                    return False
-                try:
-                    original(source, event)
-                finally:
                     try:
-                        run.processor.on_frame(run, tail.frame)  # sessions: none; metrics count it
+                        run.settle()  # the chunks kept before this event are recorded before it
                     except Exception as error:
                         record_failure(error)
-            return True
+                    record(run, event, frame, nonfinite, shared and fast)
 
         publish_and_record.__wrapped__ = original  # type: ignore[attr-defined]
         shared_convert.__wrapped__ = original_convert  # type: ignore[attr-defined]
