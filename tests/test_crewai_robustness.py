@@ -18,7 +18,16 @@ from framescope.integrations.crewai import CrewAIInstrumentor, follow
 from framescope.integrations.crewai.frames import without_secrets
 from framescope.replay.decode import decode_runs
 
-from support.crewai_scenarios import ANSWER, BaseEvent, Flow, ProgressEvent, crewai_event_bus, run_flow, start
+from support.crewai_scenarios import (
+    ANSWER,
+    BaseEvent,
+    CustomEventFlow,
+    Flow,
+    ProgressEvent,
+    crewai_event_bus,
+    run_flow,
+    start,
+)
 
 pytestmark = [pytest.mark.crewai, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -139,6 +148,32 @@ def test_a_broken_tracer_never_breaks_the_run(
     assert outcome.error is None and outcome.result == ANSWER.upper()
     assert instrumentor.recording_failures > before
     assert caplog.text.count("could not record a CrewAI event") <= 1
+
+
+def test_a_write_that_fails_among_the_kept_ones_is_counted_and_the_next_go_on(
+    instrumentor: CrewAIInstrumentor, memory_traces: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorder's writes for a run's events are kept and done a batch at a time
+    (``CrewAIRun._write``): one failing there is counted as if it had failed right away, and
+    the writes after it are still done."""
+    from framescope.telemetry.encode import RunRecorder
+
+    event = RunRecorder.event
+
+    def failing_for_progress(recorder: RunRecorder, frame: Any, scope: Any, **kwargs: Any) -> None:  # kept writes
+        if frame.type == "report_progress":
+            raise RuntimeError("this write fails")
+        event(recorder, frame, scope, **kwargs)
+
+    monkeypatch.setattr(RunRecorder, "event", failing_for_progress)
+    instrumentor.instrument()
+    before = instrumentor.recording_failures
+    assert CustomEventFlow().kickoff() == "worked"
+    assert instrumentor.recording_failures == before + 3
+    run = next(run for run in memory_traces.runs() if run.frames[0].type == "flow_started")
+    types = [frame.type for frame in run.frames]
+    assert "report_progress" not in types
+    assert types[-2:] == ["method_execution_finished", "flow_finished"]  # written after the failed ones
 
 
 def test_a_service_thread_follows_a_crewai_run_by_trace_id(

@@ -135,7 +135,9 @@ class CrewAIInstrumentor(BaseInstrumentor):
                     continue
                 record(run, event, frame, nonfinite, False)
 
-        tracker = RunTracker(frozenset(SCOPE_STARTING_EVENTS), kwargs.get("tracer_provider"), record_deferred)
+        tracker = RunTracker(
+            frozenset(SCOPE_STARTING_EVENTS), kwargs.get("tracer_provider"), record_deferred, record_failure
+        )
         cls._tracker = tracker
 
         def publish_and_record(source: Any, event: Any) -> None:
@@ -164,7 +166,8 @@ class CrewAIInstrumentor(BaseInstrumentor):
                     if shared:
                         converted.event = converted.frame = None
                     try:
-                        run.settle()  # the chunks kept before this event are recorded before it
+                        if run.keeps_chunks:
+                            run.settle()  # the chunks kept before this event are recorded before it
                     except Exception as error:
                         record_failure(error)
                     record(run, event, frame, nonfinite, shared and fast)

@@ -36,6 +36,7 @@ from framescope.telemetry.spans import LifecycleSpan
 from framescope.telemetry.wire import EPOCH, ONE_US
 from framescope.types._feed import FrameQueue
 from framescope.types.redaction import is_secret_key, may_hold_secret, redact_text
+from framescope.types.routing import TOKEN_TYPES
 from framescope.types.streaming import StreamFrame
 
 TURN_STARTED = "conversation_turn_started"
@@ -43,7 +44,7 @@ TURN_ENDED = frozenset({"conversation_turn_completed", "conversation_turn_failed
 _FAILED_SUFFIXES = ("_failed", "_error", "_canceled", "_cancelled")
 UNINSTRUMENTED = "recording stopped: CrewAIInstrumentor.uninstrument() was called while the run was going"
 
-#: chunk events a run keeps before recording them (see :meth:`CrewAIRun.defer`)
+#: chunk events, and recorder writes, a run keeps before doing them (see :meth:`CrewAIRun.defer`)
 PENDING_MAX = 64
 
 #: the run events emitted in this context belong to (finished runs are left here until replaced)
@@ -60,6 +61,7 @@ class CrewAIRun:
         starting: frozenset[str],
         span_attributes: dict[str, Any],
         record_deferred: Callable[[CrewAIRun, list[Any]], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.run_id = secrets.token_hex(8)
         self.lock = threading.RLock()
@@ -75,7 +77,9 @@ class CrewAIRun:
         self._last: StreamFrame | None = None
         self.tail: ChunkTail | None = None  # the last chunk frame, while more can follow it
         self._pending: list[Any] = []  # chunk events published but not recorded yet (defer)
+        self._writes: list[tuple[Callable[..., None], tuple[Any, ...], bool]] = []  # the recorder's, kept
         self._record_deferred = record_deferred
+        self._on_failure = on_failure
         self.recorder = RunRecorder(self.run_id, tracer, None, span_attributes) if tracer is not None else None
 
     # the FrameSpanProcessor calls this when the run's first span starts
@@ -94,6 +98,9 @@ class CrewAIRun:
         """
         kind = frame.type
         recorder = self.recorder
+        # The recorder's writes are kept and done a batch at a time (see defer), but for the run's
+        # first span (its trace id) and a token frame (the chunks that follow extend its run).
+        now = self.trace_id is None or kind in TOKEN_TYPES
         if kind in self._starting or kind == TURN_STARTED:
             parent = self._scopes.get(frame.parent_id) if frame.parent_id else None
             scope = LifecycleSpan(frame.id, frame.namespace, parent)
@@ -103,7 +110,7 @@ class CrewAIRun:
             if self._root is None:
                 self._root = scope
             if recorder is not None:
-                recorder.open(frame, scope, nonfinite=nonfinite)
+                self._write(now, recorder.open, (frame, scope), nonfinite)
                 if self.trace_id is None and recorder.trace_id is not None:
                     self.set_trace_id(recorder.trace_id)
             done = False
@@ -111,14 +118,14 @@ class CrewAIRun:
             closing = self._closing_scope(kind, started_event_id)
             if closing is not None:
                 if recorder is not None:
-                    recorder.close(frame, closing, _failure(kind, frame.data), nonfinite=nonfinite)
+                    self._write(now, recorder.close, (frame, closing, _failure(kind, frame.data)), nonfinite)
                 done = closing is self._root
             else:
                 owner = self._scopes.get(frame.parent_id) if frame.parent_id else None
                 if owner is None and self._root is not None and not _ended(self._root):
                     owner = self._root
                 if recorder is not None:
-                    recorder.event(frame, owner, nonfinite=nonfinite)
+                    self._write(now, recorder.event, (frame, owner), nonfinite)
                     if self.trace_id is None and recorder.trace_id is not None:
                         self.set_trace_id(recorder.trace_id)
                 done = self._root is None  # a lone event outside any lifecycle is a run of its own
@@ -126,7 +133,37 @@ class CrewAIRun:
         self.processor.on_frame(self, frame)
         return done
 
+    def _write(self, now: bool, write: Callable[..., None], args: tuple[Any, ...], nonfinite: bool) -> None:
+        """Have the recorder ``write(*args)`` now, after the writes kept, or keep it with them.
+
+        The recorder then gets the same calls in the same order, so the trace is the same: every
+        other use of the recorder (the chunks' short way, the run's end) comes after
+        :meth:`settle`.
+        """
+        if now:
+            self._do_writes()
+            write(*args, nonfinite=nonfinite)
+            return
+        self._writes.append((write, args, nonfinite))
+        if len(self._writes) >= PENDING_MAX:
+            self._do_writes()
+
+    def _do_writes(self) -> None:
+        writes, self._writes = self._writes, []
+        for write, args, nonfinite in writes:
+            try:
+                write(*args, nonfinite=nonfinite)
+            except Exception as error:  # as when it fails right away: counted, and the next go on
+                if self._on_failure is None:
+                    raise
+                self._on_failure(error)
+
     # -- the next chunks of an answer, without making their frames -----------------------
+    @property
+    def keeps_chunks(self) -> bool:
+        """Whether chunk events wait to be recorded (:meth:`defer`)."""
+        return bool(self._pending)
+
     def defers(self, event: Any) -> bool:
         """Whether ``event`` may be recorded later (:meth:`defer`): it is of the class of the last
         chunk, and nobody is delivered the run's frames as they come."""
@@ -137,22 +174,26 @@ class CrewAIRun:
         """Keep chunk ``event`` (published by CrewAI) to record with the next ones (under ``lock``).
 
         Recording a chunk right away costs two to three times what the same work costs on a
-        batch of them: between two chunks CrewAI's own streaming evicts the recorder's state from
-        the processor's caches.  So the chunks of an answer are kept, up to :data:`PENDING_MAX`,
-        and recorded in order (:meth:`settle`) before anything else of the run is: the run's next
-        other event, a follower attaching, the run's end.  The trace, the metrics and what any
-        session sees are the same; the trace's token run was buffered the same way already.
+        batch of them: between two events CrewAI's own work evicts the recorder's state from the
+        processor's caches.  So the chunks of an answer are kept, up to :data:`PENDING_MAX`, and
+        recorded in order (:meth:`settle`) before anything else of the run is: the run's next
+        other event, a follower attaching, the run's end.  The recorder's writes for the other
+        events (span starts, events, span ends) are kept the same way (:meth:`_write`).  The
+        trace, the metrics and what any session sees are the same; the trace's token runs and
+        frame packs were buffered already.
         """
         self._pending.append(event)
         if len(self._pending) >= PENDING_MAX:
             self.settle()
 
     def settle(self) -> None:
-        """Record the chunk events kept by :meth:`defer`, in order (under ``lock``)."""
-        if self._pending and self._record_deferred is not None:
-            with self.lock:
+        """Do what :meth:`defer` and :meth:`_write` kept, in order: the recorder is then up to date."""
+        with self.lock:
+            self._do_writes()
+            if self._pending and self._record_deferred is not None:
                 pending, self._pending = self._pending, []
                 self._record_deferred(self, pending)
+                self._do_writes()
 
     def remember_chunk(self, event: Any, frame: StreamFrame) -> None:
         """After ``frame`` (``event``'s, a token chunk) was recorded: let the chunks that follow
@@ -174,7 +215,14 @@ class CrewAIRun:
         while the run has no session of its own (a session is delivered frames).
         """
         tail = self.tail
-        if tail is None or self.finished or self.sinks or not self.capture_content or type(event) is not tail.cls:
+        if (
+            tail is None
+            or self.finished
+            or self.sinks
+            or self._writes  # the recorder is behind: the token run may be written already
+            or not self.capture_content
+            or type(event) is not tail.cls
+        ):
             return False
         recorder = self.recorder
         fields = event.__dict__
@@ -267,10 +315,12 @@ class RunTracker:
         starting: frozenset[str],
         tracer_provider: Any = None,
         record_deferred: Callable[[CrewAIRun, list[Any]], None] | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
     ) -> None:
         self._starting = starting
         self._tracer_provider = tracer_provider
         self._record_deferred = record_deferred
+        self._on_failure = on_failure
         self._active: set[CrewAIRun] = set()
         self._lock = threading.Lock()
 
@@ -292,7 +342,7 @@ class RunTracker:
         session_id = frame.data.get("session_id") if frame.type == TURN_STARTED else None
         if isinstance(session_id, str) and session_id:
             attributes["gen_ai.conversation.id"] = session_id
-        run = CrewAIRun(tracer, runtime.processor, self._starting, attributes, self._record_deferred)
+        run = CrewAIRun(tracer, runtime.processor, self._starting, attributes, self._record_deferred, self._on_failure)
         run.capture_content = runtime.capture_message_content
         runtime.processor.register(run)  # type: ignore[arg-type]  # a Run in all the processor uses
         follow.run_started(run)
