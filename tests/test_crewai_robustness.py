@@ -176,6 +176,40 @@ def test_a_write_that_fails_among_the_kept_ones_is_counted_and_the_next_go_on(
     assert types[-2:] == ["method_execution_finished", "flow_finished"]  # written after the failed ones
 
 
+def test_a_quiet_run_does_not_keep_its_writes_for_long(
+    instrumentor: CrewAIInstrumentor, memory_traces: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run keeps the recorder's writes until its next event; when it goes quiet (a long LLM
+    call, a person to wait for), the settler thread does them: a tool span that ended is
+    exported while the run still waits."""
+    from framescope.integrations.crewai import settler
+    from framescope.integrations.crewai.runs import current_run
+
+    monkeypatch.setattr(settler, "KEEP_MAX_S", 0.05)
+    seen: list[bool] = []
+
+    class QuietFlow(Flow):  # type: ignore[type-arg]
+        @start()
+        def work(self) -> str:
+            crewai_event_bus.emit(self, ProgressEvent(step=1))
+            run = current_run()
+            assert run is not None and run.kept_since is not None  # the event's write is kept
+            done = threading.Event()
+            for _ in range(200):  # the run says nothing more until the settler has done it
+                if run.kept_since is None:
+                    done.set()
+                    break
+                done.wait(0.05)
+            seen.append(done.is_set())
+            return "quiet"
+
+    instrumentor.instrument()
+    assert QuietFlow().kickoff() == "quiet"
+    assert seen == [True]
+    run = next(run for run in memory_traces.runs() if run.frames[0].type == "flow_started")
+    assert "report_progress" in [frame.type for frame in run.frames]
+
+
 def test_a_service_thread_follows_a_crewai_run_by_trace_id(
     instrumentor: CrewAIInstrumentor, memory_traces: Any, server: Any
 ) -> None:

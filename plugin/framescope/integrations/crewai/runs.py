@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from opentelemetry import trace
 from framescope.errors import CrewAIReportedFailure
 from framescope.integrations.crewai.chunks import CHUNK, ChunkTail, chunk_tail
 from framescope.integrations.crewai.frames import namespace_from_fields
+from framescope.integrations.crewai.settler import Settler
 from framescope.telemetry import follow
 from framescope.telemetry.config import get_telemetry_setup
 from framescope.telemetry.encode import RunRecorder
@@ -80,6 +82,7 @@ class CrewAIRun:
         self._writes: list[tuple[Callable[..., None], tuple[Any, ...], bool]] = []  # the recorder's, kept
         self._record_deferred = record_deferred
         self._on_failure = on_failure
+        self.kept_since: float | None = None  # when the oldest kept item was kept (time.monotonic)
         self.recorder = RunRecorder(self.run_id, tracer, None, span_attributes) if tracer is not None else None
 
     # the FrameSpanProcessor calls this when the run's first span starts
@@ -144,12 +147,16 @@ class CrewAIRun:
             self._do_writes()
             write(*args, nonfinite=nonfinite)
             return
+        if self.kept_since is None:
+            self.kept_since = time.monotonic()
         self._writes.append((write, args, nonfinite))
         if len(self._writes) >= PENDING_MAX:
             self._do_writes()
 
     def _do_writes(self) -> None:
         writes, self._writes = self._writes, []
+        if not self._pending:
+            self.kept_since = None
         for write, args, nonfinite in writes:
             try:
                 write(*args, nonfinite=nonfinite)
@@ -182,6 +189,8 @@ class CrewAIRun:
         trace, the metrics and what any session sees are the same; the trace's token runs and
         frame packs were buffered already.
         """
+        if self.kept_since is None:
+            self.kept_since = time.monotonic()
         self._pending.append(event)
         if len(self._pending) >= PENDING_MAX:
             self.settle()
@@ -194,6 +203,7 @@ class CrewAIRun:
                 pending, self._pending = self._pending, []
                 self._record_deferred(self, pending)
                 self._do_writes()
+            self.kept_since = None
 
     def remember_chunk(self, event: Any, frame: StreamFrame) -> None:
         """After ``frame`` (``event``'s, a token chunk) was recorded: let the chunks that follow
@@ -323,6 +333,7 @@ class RunTracker:
         self._on_failure = on_failure
         self._active: set[CrewAIRun] = set()
         self._lock = threading.Lock()
+        self._settler = Settler(self._going, on_failure)
 
     def run_for(self, frame: StreamFrame) -> CrewAIRun:
         """The current context's run, or a new one that ``frame`` starts."""
@@ -348,8 +359,13 @@ class RunTracker:
         follow.run_started(run)
         with self._lock:
             self._active.add(run)
+        self._settler.start()
         CURRENT_RUN.set(run)
         return run
+
+    def _going(self) -> list[CrewAIRun]:
+        with self._lock:
+            return list(self._active)
 
     def completed(self, run: CrewAIRun) -> None:
         run.finish()
@@ -360,6 +376,7 @@ class RunTracker:
 
     def stop_all(self) -> None:
         """Uninstrumenting: every run still going ends now, its open spans marked as cut short."""
+        self._settler.stop()
         with self._lock:
             runs, self._active = list(self._active), set()
         for run in runs:
