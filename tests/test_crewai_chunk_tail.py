@@ -77,9 +77,10 @@ class ChunkyFlow(Flow):  # type: ignore[type-arg]
 def instrumented(memory_traces: Any) -> Iterator[Any]:
     instrumentor = CrewAIInstrumentor()
     instrumentor.instrument()
+    failures = instrumentor.recording_failures  # counted process-wide: other tests' count too
     yield memory_traces
     instrumentor.uninstrument()
-    assert instrumentor.recording_failures == 0
+    assert instrumentor.recording_failures == failures
 
 
 def kickoff_recording_crewai_frames(flow_class: type, monkeypatch: pytest.MonkeyPatch) -> list[Any]:

@@ -31,11 +31,12 @@ class Settler:
         self._lock = threading.Lock()
 
     def start(self) -> None:
-        """Start the thread, once (the first run starts it)."""
-        if self._thread is not None:
+        """Start the thread if it is not going (every new run asks; after a fork it is gone)."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
             return
         with self._lock:
-            if self._thread is None and not self._stop.is_set():
+            if (self._thread is None or not self._thread.is_alive()) and not self._stop.is_set():
                 self._thread = threading.Thread(target=self._loop, name="framescope-crewai-settler", daemon=True)
                 self._thread.start()
 
