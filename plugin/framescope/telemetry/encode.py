@@ -338,7 +338,7 @@ class RunRecorder:
         if offset:
             attributes[TZ_OFFSET_US] = offset // ONE_US
         if frame.data:
-            attributes[DATA] = dumps(frame.data) if nonfinite else json_text(frame.data)[0]
+            attributes[DATA] = json_text(frame.data, nonfinite)[0]
         if not name.isascii() and not utf8_clean(name):
             attributes[TYPE] = dumps(name)
             name = "framescope.frame"

@@ -51,7 +51,7 @@ _TYPE_JSON_MAX = 4096
 _ENTRY_NUMBERS = 44
 
 
-def json_text(value: Any) -> tuple[str, int]:
+def json_text(value: Any, nonfinite: bool = False) -> tuple[str, int]:
     """Compact JSON of a frame's (JSON-safe) value, as :func:`~framescope.types.payload.dumps`
     writes it, and its size in UTF-8 bytes (what backends limit), counted for free.
 
@@ -59,15 +59,18 @@ def json_text(value: Any) -> tuple[str, int]:
     cannot write exactly goes to ``dumps``: integers beyond 64 bits, strings with lone
     surrogates (``dumps`` escapes them), non-string keys.  framescope's frame data never holds
     NaN or Infinity (the emit rule turns them into strings, docs/frames.md), which orjson would
-    write as ``null``; the recorder is told when another runtime's frame does, and uses
-    ``dumps`` for it.
+    write as ``null``; ``nonfinite=True`` says another runtime's value may hold them, and
+    ``dumps`` writes it.
     """
-    try:
-        raw = _orjson_dumps(value, option=_ORJSON_OPTIONS)
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        text = dumps(value)  # valid UTF-8: lone surrogates are escaped
-        return text, len(text.encode())
-    return raw.decode(), len(raw)
+    if not nonfinite:
+        try:
+            raw = _orjson_dumps(value, option=_ORJSON_OPTIONS)
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            pass
+        else:
+            return raw.decode(), len(raw)
+    text = dumps(value)  # valid UTF-8: lone surrogates are escaped
+    return text, len(text.encode())
 
 
 def type_json(frame_type: str) -> tuple[str, int]:
@@ -98,11 +101,7 @@ def entry_tail(
     data = frame.data
     type_text, size = type_json(frame_type)
     if data:
-        if nonfinite:
-            data_text = dumps(data)
-            data_size = len(data_text.encode())
-        else:
-            data_text, data_size = json_text(data)
+        data_text, data_size = json_text(data, nonfinite)
         tail = f"{type_text},{data_text}"
         size += data_size + 1
     else:

@@ -327,9 +327,11 @@ _generation = 0
 
 def _remember_unchanged(texts: list[str], generation: int) -> None:
     global _unchanged_chars
+    if generation != _generation:
+        return  # scanned under rules that changed since
     for text in texts:
         size = len(text)
-        if size > _MEMO_TEXT_MAX or generation != _generation:
+        if size > _MEMO_TEXT_MAX:
             continue
         if len(_UNCHANGED) >= _MEMO_ENTRIES or _unchanged_chars >= _MEMO_CHARS_MAX:
             _UNCHANGED.clear()
